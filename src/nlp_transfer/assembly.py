@@ -1,0 +1,35 @@
+"""Build one run's parts from a composed config, in order: data, model, callbacks, loggers, trainer.
+
+Shared by `train.py` and `eval.py`, so an evaluated checkpoint is rebuilt exactly as it was trained.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig
+
+
+def build_data_and_model(cfg: DictConfig) -> tuple[Any, Any]:
+    """The task's DataModule and the strategy's LightningModule (backbone passed in)."""
+    from hydra.utils import get_class, instantiate
+
+    strategy_class = get_class(cfg.strategy._target_)
+    tokenizer = instantiate(cfg.backbone.tokenizer)
+    datamodule = instantiate(cfg.task, tokenizer=tokenizer, with_target_unlabeled=strategy_class.uses_target_data)
+    encoder = instantiate(cfg.backbone.encoder)
+    model = instantiate(cfg.strategy, encoder=encoder, num_labels=datamodule.num_labels)
+    return datamodule, model
+
+
+def build_callbacks(cfg: DictConfig) -> list[Any]:
+    from hydra.utils import instantiate
+
+    return [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
+
+
+def build_loggers(cfg: DictConfig) -> list[Any]:
+    """Every logger under `cfg.logger` (an empty group means none)."""
+    from hydra.utils import instantiate
+
+    return [instantiate(node) for node in (cfg.get("logger") or {}).values()]

@@ -1,0 +1,20 @@
+"""Where the Hydra configs live, and the resolvers they use. Cheap to import (omegaconf only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CONFIG_DIR = PROJECT_ROOT / "conf"
+
+
+def register_resolvers() -> None:
+    """`${project_root:}` → the repository root (where conf/ lives), for default data/log paths."""
+    if not CONFIG_DIR.is_dir():
+        raise RuntimeError(
+            f"Hydra configs not found at {CONFIG_DIR}: install the project in editable mode "
+            f"(`pip install -e .`, as `make install` does) from a checkout."
+        )
+    OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)

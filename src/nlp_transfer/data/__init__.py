@@ -1,0 +1,1 @@
+"""Data: JSONL readers, label spaces, cached tokenization, collators and DataModules."""

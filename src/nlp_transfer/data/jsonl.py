@@ -1,0 +1,62 @@
+"""Reading the shared JSONL layout (`<task>/<domain>/<split>.jsonl`) with errors that name the fix."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from nlp_transfer.data.errors import DataError
+
+DATA_ENV_VAR = "NLP_TRANSFER_DATA"
+
+
+def split_path(data_dir: str | Path, domain: str, split: str) -> Path:
+    """Path of one split file, checked to exist (the error names the env var that moves the data)."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError(
+            f"Data directory not found: {data_dir}. Point the project at the data with "
+            f"`export {DATA_ENV_VAR}=/path/to/data` (the folder holding sentiment/, emotion/, ...) "
+            f"or `paths.data_dir=/path/to/data`."
+        )
+    path = data_dir / domain / f"{split}.jsonl"
+    if not path.is_file():
+        found = sorted(p.name for p in data_dir.iterdir() if p.is_dir())
+        raise DataError(
+            f"Split file not found: {path}. Domains found under {data_dir}: {found}. "
+            f"Check `domain.source`/`domain.target`, or set {DATA_ENV_VAR} to the data root."
+        )
+    return path
+
+
+def read_classification_split(path: Path, with_labels: bool = True) -> tuple[list[str], list[str] | None]:
+    """Texts (and label strings) of a text-classification split; an empty split is an error."""
+    texts: list[str] = []
+    labels: list[str] = []
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                texts.append(record["text"])
+                if with_labels:
+                    labels.append(record["label"])
+            except (json.JSONDecodeError, KeyError, TypeError) as err:
+                raise DataError(
+                    f"{path}:{line_no}: expected a JSON object with 'text' and 'label' keys "
+                    f"(see LAYOUT.md), got {line[:80]!r} ({err})"
+                ) from err
+    if not texts:
+        raise DataError(f"Split file is empty: {path}. Every split needs at least one example.")
+    return texts, (labels if with_labels else None)
+
+
+def file_checksum(path: Path) -> str:
+    """sha256 of a file's bytes: part of the tokenization cache key and of results.json's `env`."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

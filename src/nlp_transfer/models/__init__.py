@@ -1,0 +1,1 @@
+"""Models: backbone loading, pooling, heads, gradient reversal and domain discriminators."""

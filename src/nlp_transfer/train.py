@@ -1,0 +1,137 @@
+"""The Hydra entry point for training: compose → seed → build → fit → test → results.json.
+
+Heavy libraries are imported inside `train()`, so `python train.py --help` and `--cfg job`
+stay fast. The function returns the metric named by `optimized_metric` for sweepers.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from nlp_transfer.config import CONFIG_DIR, PROJECT_ROOT, register_resolvers
+from nlp_transfer.results.record import environment, write_results
+
+log = logging.getLogger(__name__)
+register_resolvers()
+
+
+def _choices() -> dict[str, Any]:
+    """The config-group choices of this run (backbone=…, strategy=…), when run under Hydra."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return {}
+    return {k: v for k, v in HydraConfig.get().runtime.choices.items() if not k.startswith("hydra/")}
+
+
+def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in sorted(metrics.items()) if getattr(v, "numel", lambda: 1)() == 1}
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Run one job from a composed config and return its results record (also written to disk)."""
+    started = time.perf_counter()
+    output_dir = Path(cfg.paths.output_dir)
+    record: dict[str, Any] = {
+        "status": "running",
+        "config": {
+            "choices": _choices(),
+            "backbone": cfg.backbone.name,
+            "strategy": cfg.strategy._target_.rsplit(".", 1)[-1],
+            "task": cfg.task.name,
+            "source": cfg.domain.source,
+            "target": cfg.domain.target,
+            "seed": cfg.seed,
+            "resolved": OmegaConf.to_container(cfg, resolve=True),
+        },
+        "env": environment(PROJECT_ROOT),
+    }
+    exit_code = 1
+    try:
+        import pytorch_lightning as pl
+        from hydra.utils import instantiate
+
+        from nlp_transfer.assembly import build_callbacks, build_data_and_model, build_loggers
+
+        pl.seed_everything(cfg.seed, workers=True)
+        log.info("Building %s on %s: %s → %s", cfg.backbone.name, cfg.task.name, cfg.domain.source, cfg.domain.target)
+        datamodule, model = build_data_and_model(cfg)
+        log.info("%s: %d trainable parameters", type(model).__name__, model.trainable_parameter_count())
+        callbacks = build_callbacks(cfg)
+        loggers = build_loggers(cfg)
+        trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+        fit_started = time.perf_counter()
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        fit_seconds = time.perf_counter() - fit_started
+        best_source_val = _scalar_metrics(trainer.callback_metrics).get("source/val/acc")
+
+        checkpoint = trainer.checkpoint_callback
+        best_path = getattr(checkpoint, "best_model_path", "") or None
+        trainer.test(model, datamodule=datamodule, ckpt_path="best" if best_path else None)
+        metrics = _scalar_metrics(trainer.callback_metrics)
+        if checkpoint is not None and checkpoint.best_model_score is not None:
+            metrics["source/val/acc"] = float(checkpoint.best_model_score)
+        elif best_source_val is not None:
+            metrics["source/val/acc"] = best_source_val
+
+        record.update(
+            status="ok",
+            metrics=metrics,
+            selection={
+                "validator": "source/val/acc",
+                "checkpoint": best_path,
+                "score": metrics.get("source/val/acc"),
+            },
+            data={"checksums": datamodule.checksums},
+            cost={
+                "fit_seconds": round(fit_seconds, 2),
+                "train_steps": trainer.global_step,
+                "trainable_parameters": model.trainable_parameter_count(),
+            },
+        )
+        exit_code = 0
+        return record
+    except BaseException as err:
+        record.update(status="failed", error=f"{type(err).__name__}: {err}")
+        raise
+    finally:
+        record.setdefault("cost", {})
+        record["cost"]["wall_seconds"] = round(time.perf_counter() - started, 2)
+        record["cost"]["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        write_results(output_dir, record)
+        from nlp_transfer.tracking import finish_wandb
+
+        finish_wandb(exit_code)
+
+
+def _print_summary(record: dict[str, Any]) -> None:
+    metrics = record["metrics"]
+    cfg = record["config"]
+    lines = [
+        f"{cfg['strategy']} on {cfg['task']} {cfg['source']} → {cfg['target']} ({cfg['backbone']}):",
+        f"  source/val/acc   {metrics.get('source/val/acc', float('nan')):.4f}",
+        f"  target/test/acc  {metrics.get('target/test/acc', float('nan')):.4f}",
+        f"  target/test/macro_f1 {metrics.get('target/test/macro_f1', float('nan')):.4f}",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    """`python train.py [overrides]`: train one job (or one job per combination with `-m`)."""
+    record = train(cfg)
+    _print_summary(record)
+    metric = cfg.get("optimized_metric")
+    return record["metrics"].get(metric) if metric else None
+
+
+if __name__ == "__main__":
+    main()
