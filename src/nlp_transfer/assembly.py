@@ -10,26 +10,44 @@ from typing import Any
 from omegaconf import DictConfig
 
 
+def instantiate(node: Any, **kwargs: Any) -> Any:
+    """Hydra's instantiate, but our own input errors surface as themselves, not wrapped.
+
+    Hydra wraps every exception raised by a `_target_` in `InstantiationException`; a user who
+    points at a missing data folder should read the DataError (path, env var, fix) first.
+    """
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate as hydra_instantiate
+
+    from nlp_transfer.data.errors import DataError
+    from nlp_transfer.models.backbone import BackboneNotFoundError
+
+    try:
+        return hydra_instantiate(node, **kwargs)
+    except InstantiationException as err:
+        if isinstance(err.__cause__, (DataError, BackboneNotFoundError)):
+            raise err.__cause__ from None
+        raise
+
+
 def build_data_and_model(cfg: DictConfig) -> tuple[Any, Any]:
     """The task's DataModule and the strategy's LightningModule (backbone passed in)."""
-    from hydra.utils import get_class, instantiate
+    from hydra.utils import get_class
 
     strategy_class = get_class(cfg.strategy._target_)
     tokenizer = instantiate(cfg.backbone.tokenizer)
-    datamodule = instantiate(cfg.task, tokenizer=tokenizer, with_target_unlabeled=strategy_class.uses_target_data)
+    datamodule = instantiate(
+        cfg.task, tokenizer=tokenizer, with_target_unlabeled=strategy_class.uses_target_data
+    )
     encoder = instantiate(cfg.backbone.encoder)
     model = instantiate(cfg.strategy, encoder=encoder, num_labels=datamodule.num_labels)
     return datamodule, model
 
 
 def build_callbacks(cfg: DictConfig) -> list[Any]:
-    from hydra.utils import instantiate
-
     return [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
 
 
 def build_loggers(cfg: DictConfig) -> list[Any]:
     """Every logger under `cfg.logger` (an empty group means none)."""
-    from hydra.utils import instantiate
-
     return [instantiate(node) for node in (cfg.get("logger") or {}).values()]

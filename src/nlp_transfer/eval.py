@@ -50,7 +50,9 @@ def evaluate(run_dir: str | Path, checkpoint: str = "best", target: str | None =
         cfg.task.target = target
         cfg.domain.target = target
     datamodule, model = build_data_and_model(cfg)
-    state = torch.load(resolve_checkpoint(run_dir, record, checkpoint), map_location="cpu", weights_only=False)
+    state = torch.load(
+        resolve_checkpoint(run_dir, record, checkpoint), map_location="cpu", weights_only=False
+    )
     model.load_state_dict(state["state_dict"])
     trainer = pl.Trainer(accelerator="auto", devices=1, logger=False, enable_checkpointing=False)
     trainer.test(model, datamodule=datamodule)
@@ -63,8 +65,18 @@ def main(cfg: DictConfig) -> None:
 
     metrics = evaluate(cfg.run_dir, cfg.checkpoint, cfg.target)
     out = Path(HydraConfig.get().runtime.output_dir) / "eval.json"
-    out.write_text(json.dumps({"run_dir": str(cfg.run_dir), "checkpoint": cfg.checkpoint,
-                               "target": cfg.target, "metrics": metrics}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "run_dir": str(cfg.run_dir),
+                "checkpoint": cfg.checkpoint,
+                "target": cfg.target,
+                "metrics": metrics,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     for name, value in metrics.items():
         print(f"{name:28s} {value:.4f}")
 

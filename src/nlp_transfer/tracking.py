@@ -14,7 +14,9 @@ def wandb_logged_in() -> bool:
         return True
     try:
         netrc_path = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
-        return netrc_path.is_file() and netrc.netrc(str(netrc_path)).authenticators("api.wandb.ai") is not None
+        return (
+            netrc_path.is_file() and netrc.netrc(str(netrc_path)).authenticators("api.wandb.ai") is not None
+        )
     except (netrc.NetrcParseError, OSError):
         return False
 

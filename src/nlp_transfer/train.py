@@ -61,7 +61,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         from nlp_transfer.assembly import build_callbacks, build_data_and_model, build_loggers
 
         pl.seed_everything(cfg.seed, workers=True)
-        log.info("Building %s on %s: %s → %s", cfg.backbone.name, cfg.task.name, cfg.domain.source, cfg.domain.target)
+        log.info(
+            "Building %s on %s: %s → %s",
+            cfg.backbone.name,
+            cfg.task.name,
+            cfg.domain.source,
+            cfg.domain.target,
+        )
         datamodule, model = build_data_and_model(cfg)
         log.info("%s: %d trainable parameters", type(model).__name__, model.trainable_parameter_count())
         callbacks = build_callbacks(cfg)
@@ -71,16 +77,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         fit_started = time.perf_counter()
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         fit_seconds = time.perf_counter() - fit_started
-        best_source_val = _scalar_metrics(trainer.callback_metrics).get("source/val/acc")
 
+        # Metrics of the checkpoint chosen on source validation (never on target labels): validate
+        # and test that checkpoint, so every reported number belongs to the same weights.
         checkpoint = trainer.checkpoint_callback
         best_path = getattr(checkpoint, "best_model_path", "") or None
-        trainer.test(model, datamodule=datamodule, ckpt_path="best" if best_path else None)
-        metrics = _scalar_metrics(trainer.callback_metrics)
-        if checkpoint is not None and checkpoint.best_model_score is not None:
-            metrics["source/val/acc"] = float(checkpoint.best_model_score)
-        elif best_source_val is not None:
-            metrics["source/val/acc"] = best_source_val
+        ckpt = "best" if best_path else None
+        metrics = {}
+        for evaluate in (trainer.validate, trainer.test):
+            evaluate(model, datamodule=datamodule, ckpt_path=ckpt, verbose=evaluate is trainer.test)
+            metrics.update(_scalar_metrics(trainer.callback_metrics))
 
         record.update(
             status="ok",

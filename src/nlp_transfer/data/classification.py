@@ -56,7 +56,9 @@ class ClassificationDataModule(pl.LightningDataModule):
                     f"(e.g. `domain.{role}={domains[0]}`)."
                 )
         if truncation_side not in ("right", "left"):
-            raise DataError(f"truncation_side must be 'right' (keep the head) or 'left', got {truncation_side!r}")
+            raise DataError(
+                f"truncation_side must be 'right' (keep the head) or 'left', got {truncation_side!r}"
+            )
         self.name = name
         self.data_dir = Path(data_dir)
         self.domains = list(domains)
@@ -145,4 +147,3 @@ class ClassificationDataModule(pl.LightningDataModule):
     def test_dataloader(self) -> list[DataLoader]:
         """Source test, then target test (logged as `source/test/*` and `target/test/*`)."""
         return [self._loader("source_test", train=False), self._loader("target_test", train=False)]
-

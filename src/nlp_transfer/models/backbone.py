@@ -47,12 +47,33 @@ def tokenizer_from_package(package: str) -> Any:
     return AutoTokenizer.from_pretrained(str(package_model_dir(package)))
 
 
+def _hub_reachable() -> bool:
+    """Whether the hub's host name resolves: a cheap check that spares a minute of HTTP retries."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError:
+        return False
+    return True
+
+
 def _from_hub(loader: Any, model_id: str, what: str) -> Any:
     """Load from the local Hugging Face cache first, then the hub; fail with the offline hint."""
     try:
         return loader.from_pretrained(model_id, local_files_only=True)
     except OSError:
         pass
+    if not _hub_reachable():
+        raise BackboneNotFoundError(
+            f"{what.capitalize()} {model_id!r} is not in the local Hugging Face cache and the hub cannot be "
+            f"reached (offline, or HF_HUB_OFFLINE=1). {OFFLINE_HINT}"
+        )
     try:
         return loader.from_pretrained(model_id)
     except Exception as err:  # network errors come as OSError, ConnectionError, HTTP errors ...

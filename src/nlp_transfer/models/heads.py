@@ -9,7 +9,9 @@ from torch import nn
 class ClassificationHead(nn.Module):
     """Dropout → (optional hidden layer) → linear to `num_labels` logits."""
 
-    def __init__(self, in_features: int, num_labels: int, hidden_dim: int | None = None, dropout: float = 0.1):
+    def __init__(
+        self, in_features: int, num_labels: int, hidden_dim: int | None = None, dropout: float = 0.1
+    ):
         super().__init__()
         layers: list[nn.Module] = [nn.Dropout(dropout)]
         if hidden_dim:

@@ -6,7 +6,7 @@ import torch
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, method: str) -> torch.Tensor:
-    """(batch, seq, dim) token features → (batch, dim): `cls` takes position 0, `mean` averages real tokens."""
+    """(batch, seq, dim) → (batch, dim): `cls` takes position 0, `mean` averages the real tokens."""
     if method == "cls":
         return hidden[:, 0]
     if method == "mean":

@@ -55,7 +55,11 @@ def git_commit(repo_dir: str | Path) -> str | None:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=repo_dir, capture_output=True, text=True, timeout=5, check=True,
+            cwd=repo_dir,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):

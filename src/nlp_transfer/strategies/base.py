@@ -64,7 +64,7 @@ class TransferModule(pl.LightningModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["encoder", "head", "optimizer", "scheduler", "discriminator"])
-        self.encoder = encoder
+        self.encoder = encoder.train()  # `from_pretrained` returns eval mode: dropout would be off
         self.head = head(in_features=hidden_size(encoder), num_labels=num_labels)
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
@@ -93,8 +93,8 @@ class TransferModule(pl.LightningModule):
 
     # ----------------------------------------------------------------- training
     def on_train_epoch_start(self) -> None:
-        # Hugging Face models come back from `from_pretrained` in eval mode and Lightning keeps each
-        # submodule's mode, so without this the encoder would fine-tune with dropout switched off.
+        # Lightning keeps each submodule's mode, so a module left in eval mode (by `from_pretrained`
+        # or by user code) would fine-tune with dropout off; make every epoch start in train mode.
         self.train()
 
     def training_step(self, batch: dict[str, Batch], batch_idx: int) -> torch.Tensor:

