@@ -30,7 +30,7 @@ def test_each_strategy_trains_tests_and_writes_results(strategy: str, run_traini
     assert METRIC_KEYS <= set(on_disk["metrics"])
     for key in METRIC_KEYS:
         assert 0.0 <= on_disk["metrics"][key] <= 1.0
-    assert on_disk["config"]["choices"]["strategy"] == strategy
+    assert on_disk["config"]["choices"]["strategy"] == on_disk["config"]["strategy"] == strategy
     assert (on_disk["config"]["source"], on_disk["config"]["target"]) == ("books", "kitchen")
     assert on_disk["selection"]["validator"] == "source/val/acc"
     assert Path(on_disk["selection"]["checkpoint"]).is_file()

@@ -39,12 +39,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Run one job from a composed config and return its results record (also written to disk)."""
     started = time.perf_counter()
     output_dir = Path(cfg.paths.output_dir)
+    choices = _choices()
     record: dict[str, Any] = {
         "status": "running",
         "config": {
-            "choices": _choices(),
+            "choices": choices,
             "backbone": cfg.backbone.name,
-            "strategy": cfg.strategy._target_.rsplit(".", 1)[-1],
+            "strategy": choices.get("strategy") or cfg.strategy._target_.rsplit(".", 1)[-1],
             "task": cfg.task.name,
             "source": cfg.domain.source,
             "target": cfg.domain.target,
