@@ -58,7 +58,9 @@ def test_strategy_configs_instantiate_against_their_class(strategy: str, tmp_pat
     from nlp_transfer.strategies.base import TransferModule
 
     cfg = compose_config([f"strategy={strategy}"], tmp_path)
-    model = instantiate(cfg.strategy, encoder=random_bert(hidden_size=16, intermediate_size=32), num_labels=3)
+    model = instantiate(
+        cfg.strategy, encoder=random_bert(hidden_size=16, intermediate_size=32), label_names=["a", "b", "c"]
+    )
     assert isinstance(model, TransferModule)
     assert model.head(__import__("torch").zeros(1, 16)).shape == (1, 3)
 

@@ -12,6 +12,14 @@ from nlp_transfer.data.errors import DataError
 from nlp_transfer.models.backbone import BackboneNotFoundError
 from tests.wandb_offline import history_rows
 
+NER_KEYS = {
+    "source/val/f1",
+    "source/test/f1",
+    "target/test/f1",
+    "target/test/precision",
+    "target/test/recall",
+}
+
 METRIC_KEYS = {
     "source/val/acc",
     "source/test/acc",
@@ -21,18 +29,34 @@ METRIC_KEYS = {
 }
 
 
+DEFAULT_PAIRS = {
+    "sentiment": ("books", "kitchen"),
+    "emotion": ("tweets", "reddit"),
+    "topic": ("agnews", "bbc"),
+    "ner": ("news", "politics"),
+}
+
+
+@pytest.mark.parametrize("task", sorted(DEFAULT_PAIRS))
 @pytest.mark.parametrize("strategy", ["fine_tune", "feature_extraction", "dann"])
-def test_each_strategy_trains_tests_and_writes_results(strategy: str, run_training) -> None:
-    record = run_training(f"strategy={strategy}")
+def test_each_strategy_trains_tests_and_writes_results(strategy: str, task: str, run_training) -> None:
+    record = run_training(f"strategy={strategy}", f"task={task}")
     out: Path = record["output_dir"]
     on_disk = json.loads((out / "results.json").read_text())
     assert on_disk["status"] == "ok"
-    assert METRIC_KEYS <= set(on_disk["metrics"])
-    for key in METRIC_KEYS:
+    keys = NER_KEYS if task == "ner" else METRIC_KEYS
+    assert keys <= set(on_disk["metrics"])
+    for key in keys:
         assert 0.0 <= on_disk["metrics"][key] <= 1.0
     assert on_disk["config"]["choices"]["strategy"] == on_disk["config"]["strategy"] == strategy
-    assert (on_disk["config"]["source"], on_disk["config"]["target"]) == ("books", "kitchen")
-    assert on_disk["selection"]["validator"] == "source/val/acc"
+    assert (on_disk["config"]["source"], on_disk["config"]["target"]) == DEFAULT_PAIRS[task]
+    task_cfg = on_disk["config"]["resolved"]["task"]
+    if task == "ner":
+        assert {f"target/test/type_f1/{kind}" for kind in task_cfg["entity_types"]} <= set(on_disk["metrics"])
+    else:
+        assert {f"target/test/class_f1/{label}" for label in task_cfg["labels"]} <= set(on_disk["metrics"])
+    assert on_disk["selection"]["validator"] == task_cfg["selection_metric"]
+    assert on_disk["selection"]["score"] == pytest.approx(on_disk["metrics"][task_cfg["selection_metric"]])
     assert Path(on_disk["selection"]["checkpoint"]).is_file()
     assert on_disk["cost"]["train_steps"] == 4
     assert on_disk["env"]["packages"]["torch"]

@@ -40,7 +40,13 @@ def build_data_and_model(cfg: DictConfig) -> tuple[Any, Any]:
         cfg.task, tokenizer=tokenizer, with_target_unlabeled=strategy_class.uses_target_data
     )
     encoder = instantiate(cfg.backbone.encoder)
-    model = instantiate(cfg.strategy, encoder=encoder, num_labels=datamodule.num_labels)
+    model = instantiate(
+        cfg.strategy,
+        encoder=encoder,
+        label_names=datamodule.label_names,
+        level=datamodule.level,
+        _convert_="all",
+    )
     return datamodule, model
 
 

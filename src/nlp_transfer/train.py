@@ -79,8 +79,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         fit_seconds = time.perf_counter() - fit_started
 
-        # Metrics of the checkpoint chosen on source validation (never on target labels): validate
-        # and test that checkpoint, so every reported number belongs to the same weights.
+        # Metrics of the checkpoint chosen on source validation (`optimized_metric`, never a target
+        # label): validate and test that checkpoint, so every reported number belongs to the same weights.
         checkpoint = trainer.checkpoint_callback
         best_path = getattr(checkpoint, "best_model_path", "") or None
         ckpt = "best" if best_path else None
@@ -93,9 +93,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             status="ok",
             metrics=metrics,
             selection={
-                "validator": "source/val/acc",
+                "validator": cfg.optimized_metric,
                 "checkpoint": best_path,
-                "score": metrics.get("source/val/acc"),
+                "score": metrics.get(cfg.optimized_metric),
             },
             data={"checksums": datamodule.checksums},
             cost={
@@ -119,15 +119,18 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         finish_wandb(exit_code)
 
 
+SUMMARY_METRICS = ("acc", "macro_f1", "f1")
+
+
 def _print_summary(record: dict[str, Any]) -> None:
+    """The run's headline numbers: source validation and target test, for each metric the task has."""
     metrics = record["metrics"]
     cfg = record["config"]
-    lines = [
-        f"{cfg['strategy']} on {cfg['task']} {cfg['source']} → {cfg['target']} ({cfg['backbone']}):",
-        f"  source/val/acc   {metrics.get('source/val/acc', float('nan')):.4f}",
-        f"  target/test/acc  {metrics.get('target/test/acc', float('nan')):.4f}",
-        f"  target/test/macro_f1 {metrics.get('target/test/macro_f1', float('nan')):.4f}",
-    ]
+    lines = [f"{cfg['strategy']} on {cfg['task']} {cfg['source']} → {cfg['target']} ({cfg['backbone']}):"]
+    for split in ("source/val", "target/test"):
+        for name in SUMMARY_METRICS:
+            if f"{split}/{name}" in metrics:
+                lines.append(f"  {split}/{name:10s} {metrics[f'{split}/{name}']:.4f}")
     print("\n".join(lines), flush=True)
 
 

@@ -34,3 +34,22 @@ def test_tokenized_texts_round_trip_and_head() -> None:
     head = tokens.head(2)
     assert len(head) == 2 and list(head[1]) == [4]
     assert list(tokens.lengths()) == [3, 1, 2]
+
+
+def test_truncation_modes_keep_head_tail_or_both(minilm_tokenizer) -> None:
+    from nlp_transfer.data.tokenization import tokenize
+
+    words = [f"w{i}" for i in range(40)]
+    text = " ".join(words)
+    plain = minilm_tokenizer(text, add_special_tokens=False)["input_ids"]
+    cls, sep = minilm_tokenizer.cls_token_id, minilm_tokenizer.sep_token_id
+    budget = 12 - 2
+
+    head = list(tokenize([text], minilm_tokenizer, 12, "head")[0])
+    tail = list(tokenize([text], minilm_tokenizer, 12, "tail")[0])
+    both = list(tokenize([text], minilm_tokenizer, 12, "head_tail", head_fraction=0.3)[0])
+    assert head == [cls, *plain[:budget], sep]
+    assert tail == [cls, *plain[-budget:], sep]
+    assert both == [cls, *plain[:3], *plain[-7:], sep]
+    short = list(tokenize(["w1 w2"], minilm_tokenizer, 12, "head_tail")[0])
+    assert short == minilm_tokenizer("w1 w2")["input_ids"]  # short texts are never cut

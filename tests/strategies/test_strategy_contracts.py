@@ -133,3 +133,20 @@ def test_state_dict_round_trip_gives_identical_outputs(strategy: str, tmp_path) 
     assert not torch.allclose(model(batch), fresh(batch))
     fresh.load_state_dict(model.state_dict())
     assert torch.equal(model(batch), fresh(batch))
+
+
+def test_dann_on_ner_aligns_every_real_token_and_labels_words(tmp_path) -> None:
+    datamodule, model = build("dann", tmp_path, "task=ner")
+    assert model.level == "token"
+    datamodule.setup()
+    batch, _, _ = next(iter(datamodule.train_dataloader()))
+    source_features = model.features(batch["source"])
+    rows = model.domain_features(source_features, batch["source"])
+    assert source_features.dim() == 3
+    assert rows.shape == (int(batch["source"]["attention_mask"].sum()), source_features.shape[-1])
+    logits = model(batch["source"])
+    assert logits.shape[:2] == batch["source"]["labels"].shape
+    loss = model.training_step(batch, 0)
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert model.domain_adversarial.discriminator.net[0].weight.grad is not None

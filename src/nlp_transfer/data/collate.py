@@ -10,15 +10,24 @@ from torch.utils.data import Dataset
 
 from nlp_transfer.data.tokenization import TokenizedTexts
 
+IGNORE_INDEX = -100
+
 
 class TokenizedDataset(Dataset):
-    """Examples as {"input_ids": ids, "labels": id}; unlabeled datasets carry no `labels` key at all."""
+    """Examples as {"input_ids": ids, "labels": ...}; unlabeled datasets carry no `labels` key at all.
 
-    def __init__(self, tokens: TokenizedTexts, labels: Sequence[int] | None = None) -> None:
+    `labels` is one id per text (classification) or a `TokenizedTexts` of one id per sub-token
+    (token classification), aligned with `tokens`.
+    """
+
+    def __init__(self, tokens: TokenizedTexts, labels: Sequence[int] | TokenizedTexts | None = None) -> None:
         if labels is not None and len(labels) != len(tokens):
             raise ValueError(f"{len(labels)} labels for {len(tokens)} texts")
         self.tokens = tokens
-        self.labels = None if labels is None else torch.as_tensor(labels, dtype=torch.long)
+        if labels is None or isinstance(labels, TokenizedTexts):
+            self.labels = labels
+        else:
+            self.labels = torch.as_tensor(labels, dtype=torch.long)
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -31,7 +40,10 @@ class TokenizedDataset(Dataset):
 
 
 class PaddingCollator:
-    """Dynamic padding: pad to the longest sequence in the batch, not to `max_length`."""
+    """Dynamic padding: pad to the longest sequence in the batch, not to `max_length`.
+
+    Per-token labels are padded with `IGNORE_INDEX`, so padding never enters a loss or a metric.
+    """
 
     def __init__(self, pad_token_id: int) -> None:
         self.pad_token_id = pad_token_id
@@ -46,5 +58,12 @@ class PaddingCollator:
             attention_mask[row, : len(ids)] = 1
         batch = {"input_ids": input_ids, "attention_mask": attention_mask}
         if "labels" in items[0]:
-            batch["labels"] = torch.stack([item["labels"] for item in items])
+            first = items[0]["labels"]
+            if isinstance(first, torch.Tensor):
+                batch["labels"] = torch.stack([item["labels"] for item in items])
+            else:
+                labels = torch.full((len(items), longest), IGNORE_INDEX, dtype=torch.long)
+                for row, item in enumerate(items):
+                    labels[row, : len(item["labels"])] = torch.from_numpy(item["labels"].astype("int64"))
+                batch["labels"] = labels
         return batch

@@ -53,6 +53,35 @@ def read_classification_split(path: Path, with_labels: bool = True) -> tuple[lis
     return texts, (labels if with_labels else None)
 
 
+def read_token_split(path: Path, with_labels: bool = True) -> tuple[list[list[str]], list[list[str]] | None]:
+    """Sentences (lists of words) and their BIO tags from an NER split; checks tags match words."""
+    sentences: list[list[str]] = []
+    tags: list[list[str]] = []
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                words = record["tokens"]
+                if with_labels:
+                    sentence_tags = record["tags"]
+                    if len(sentence_tags) != len(words):
+                        raise ValueError(f"{len(words)} tokens but {len(sentence_tags)} tags")
+                    tags.append(sentence_tags)
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+                raise DataError(
+                    f"{path}:{line_no}: expected {{'tokens': [...], 'tags': [...]}} of equal length "
+                    f"(see LAYOUT.md): {err}"
+                ) from err
+            if not words:
+                raise DataError(f"{path}:{line_no}: a sentence with no tokens")
+            sentences.append(words)
+    if not sentences:
+        raise DataError(f"Split file is empty: {path}. Every split needs at least one example.")
+    return sentences, (tags if with_labels else None)
+
+
 def file_checksum(path: Path) -> str:
     """sha256 of a file's bytes: part of the tokenization cache key and of results.json's `env`."""
     digest = hashlib.sha256()

@@ -1,8 +1,11 @@
 """The shared LightningModule every strategy builds on.
 
-It owns what all strategies share: encoder → pooling → head, the source-only step, metrics
-and their log names (`source/val/acc`, `target/test/macro_f1`, ...), and the optimizer. A
-strategy file adds only its idea (freeze the encoder, add an adversarial loss, ...).
+It owns what all strategies share: encoder → features → head, the supervised step, metrics and
+their log names (`source/val/acc`, `target/test/macro_f1`, `target/test/f1` for NER, ...), and
+the optimizer. A strategy file adds only its idea (freeze the encoder, add an adversarial loss, ...).
+
+Two task levels use the same code: `sequence` (one label per text: pooled features, accuracy and
+macro-F1) and `token` (one label per word: every token's features, entity-level F1).
 """
 
 from __future__ import annotations
@@ -14,39 +17,46 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torchmetrics import MetricCollection
+from torchmetrics import Metric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
+from nlp_transfer.metrics.entity_f1 import EntityF1
 from nlp_transfer.models.backbone import hidden_size
 from nlp_transfer.models.pooling import pool
 from nlp_transfer.strategies.optimization import decay_groups
 
 Batch = dict[str, torch.Tensor]
-DEFAULT_TEST_SPLITS = ("source/test", "target/test")
+TEST_SPLITS = ("source/test", "target/test")
+IGNORE_INDEX = -100
+LEVELS = ("sequence", "token")
 
 
-def classification_metrics(num_labels: int, prefix: str) -> MetricCollection:
-    """Accuracy (micro) and macro-F1, logged as `<prefix>acc` and `<prefix>macro_f1`."""
+def task_metrics(label_names: list[str], level: str) -> Metric | MetricCollection:
+    """Sequence level: accuracy, macro-F1 and per-class F1. Token level: entity P/R/F1 and per-type F1."""
+    if level == "token":
+        return EntityF1(label_names, ignore_index=IGNORE_INDEX)
+    num = len(label_names)
     return MetricCollection(
         {
-            "acc": MulticlassAccuracy(num_classes=num_labels, average="micro"),
-            "macro_f1": MulticlassF1Score(num_classes=num_labels, average="macro"),
-        },
-        prefix=prefix,
+            "acc": MulticlassAccuracy(num_classes=num, average="micro"),
+            "macro_f1": MulticlassF1Score(num_classes=num, average="macro"),
+            "class_f1": MulticlassF1Score(num_classes=num, average="none"),
+        }
     )
 
 
 class TransferModule(pl.LightningModule):
-    """Encoder + pooled classification head, trained on labeled source batches.
+    """Encoder + task head, trained on labeled source batches.
 
     Args:
         encoder: a Hugging Face encoder (passed in, built by the backbone config).
-        num_labels: size of the task's label set.
-        head: factory `head(in_features=..., num_labels=...)` for the classification head.
+        label_names: the task's labels in id order (from the DataModule).
+        head: factory `head(in_features=..., num_labels=...)` for the task head.
         optimizer: factory `optimizer(param_groups)` (a `_partial_` in config).
         scheduler: optional factory `scheduler(optimizer, total_steps=...)`, stepped every batch.
-        pooling: `cls` or `mean` pooling of the last hidden layer.
+        pooling: `cls` or `mean` pooling of the last hidden layer (sequence level only).
         weight_decay: decay for weights (biases and norm scales are never decayed).
+        level: `sequence` or `token`, given by the task's DataModule.
     """
 
     #: whether the strategy trains on unlabeled target text (the DataModule is told by train.py)
@@ -55,41 +65,55 @@ class TransferModule(pl.LightningModule):
     def __init__(
         self,
         encoder: nn.Module,
-        num_labels: int,
+        label_names: list[str],
         head: Callable[..., nn.Module],
         optimizer: Callable[..., torch.optim.Optimizer],
         scheduler: Callable[..., Any] | None = None,
         pooling: str = "cls",
         weight_decay: float = 0.01,
+        level: str = "sequence",
     ) -> None:
         super().__init__()
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
         self.save_hyperparameters(ignore=["encoder", "head", "optimizer", "scheduler", "discriminator"])
         self.encoder = encoder.train()  # `from_pretrained` returns eval mode: dropout would be off
-        self.head = head(in_features=hidden_size(encoder), num_labels=num_labels)
+        self.label_names = list(label_names)
+        self.level = level
+        self.head = head(in_features=hidden_size(encoder), num_labels=len(self.label_names))
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.pooling = pooling
         self.weight_decay = weight_decay
-        self.val_metrics = classification_metrics(num_labels, "source/val/")
-        self.test_metrics = nn.ModuleList(
-            classification_metrics(num_labels, f"{name}/") for name in DEFAULT_TEST_SPLITS
-        )
+        self.val_metrics = task_metrics(self.label_names, level)
+        self.test_metrics = nn.ModuleList(task_metrics(self.label_names, level) for _ in TEST_SPLITS)
+        self._updated: set[str] = set()  # which metric prefixes saw data this epoch
 
     # ----------------------------------------------------------------- forward
     def features(self, batch: Batch) -> torch.Tensor:
-        """Pooled sequence features (batch, hidden) from the encoder."""
-        output = self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-        return pool(output.last_hidden_state, batch["attention_mask"], self.pooling)
+        """(batch, hidden) pooled features, or (batch, seq, hidden) token features at token level."""
+        hidden = self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        hidden = hidden.last_hidden_state
+        return hidden if self.level == "token" else pool(hidden, batch["attention_mask"], self.pooling)
+
+    def domain_features(self, features: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Rows for a domain loss: one per text, or one per real (non-padding) token at token level."""
+        return features[batch["attention_mask"].bool()] if self.level == "token" else features
 
     def forward(self, batch: Batch) -> torch.Tensor:
-        """Class logits (batch, num_labels)."""
+        """Logits: (batch, num_labels), or (batch, seq, num_labels) at token level."""
         return self.head(self.features(batch))
+
+    def supervised_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy over texts or over labeled tokens (IGNORE_INDEX positions skipped)."""
+        return F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORE_INDEX
+        )
 
     def model_step(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One supervised step on a labeled batch: (loss, predictions, targets)."""
         logits = self(batch)
-        loss = F.cross_entropy(logits, batch["labels"])
-        return loss, logits.argmax(dim=-1), batch["labels"]
+        return self.supervised_loss(logits, batch["labels"]), logits.argmax(dim=-1), batch["labels"]
 
     # ----------------------------------------------------------------- training
     def on_train_epoch_start(self) -> None:
@@ -99,7 +123,7 @@ class TransferModule(pl.LightningModule):
 
     def training_step(self, batch: dict[str, Batch], batch_idx: int) -> torch.Tensor:
         loss, _, _ = self.model_step(batch["source"])
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["source"]["labels"]))
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["source"]["input_ids"]))
         return loss
 
     @property
@@ -114,16 +138,36 @@ class TransferModule(pl.LightningModule):
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         loss, preds, targets = self.model_step(batch)
         self.val_metrics.update(preds, targets)
+        self._updated.add("source/val")
         self.log("source/val/loss", loss, batch_size=len(targets))
-        self.log_dict(self.val_metrics, prog_bar=True, batch_size=len(targets))
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_computed("source/val", self.val_metrics)
 
     def test_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         loss, preds, targets = self.model_step(batch)
-        metrics = self.test_metrics[dataloader_idx]
-        metrics.update(preds, targets)
-        name = DEFAULT_TEST_SPLITS[dataloader_idx]
-        self.log(f"{name}/loss", loss, batch_size=len(targets), add_dataloader_idx=False)
-        self.log_dict(metrics, batch_size=len(targets), add_dataloader_idx=False)
+        self.test_metrics[dataloader_idx].update(preds, targets)
+        self._updated.add(TEST_SPLITS[dataloader_idx])
+        self.log(
+            f"{TEST_SPLITS[dataloader_idx]}/loss", loss, batch_size=len(targets), add_dataloader_idx=False
+        )
+
+    def on_test_epoch_end(self) -> None:
+        for name, metric in zip(TEST_SPLITS, self.test_metrics, strict=True):
+            self._log_computed(name, metric)
+
+    def _log_computed(self, prefix: str, metric: Metric | MetricCollection) -> None:
+        """Log `prefix/<metric>`; a per-class vector becomes `prefix/<metric>/<label>`."""
+        if prefix not in self._updated:
+            return
+        self._updated.discard(prefix)
+        for key, value in metric.compute().items():
+            if value.numel() > 1:
+                for label, item in zip(self.label_names, value, strict=True):
+                    self.log(f"{prefix}/{key}/{label}", item, add_dataloader_idx=False)
+            else:
+                self.log(f"{prefix}/{key}", value, prog_bar=key in ("acc", "f1"), add_dataloader_idx=False)
+        metric.reset()
 
     # ----------------------------------------------------------------- optimisation
     def configure_optimizers(self) -> Any:

@@ -4,6 +4,9 @@ Each step takes a labeled source batch and an unlabeled target batch. The encode
 features feed the label classifier (source only) and, through gradient reversal, a domain
 discriminator (source vs target). Loss = CE(source) + w · BCE(domain), with the reversal
 coefficient λ_p = 2/(1+exp(−γp)) − 1 rising over training progress p.
+
+On token-level tasks (NER) the discriminator sees every real token's features (padding masked
+out), so the encoder is pushed to make each token's representation domain-invariant.
 """
 
 from __future__ import annotations
@@ -57,14 +60,16 @@ class DANNModule(TransferModule):
             raise TargetLabelLeakError("DANN received target labels in a training batch; refusing to train.")
         source_features = self.features(source)
         target_features = self.features(target)
-        class_loss = nn.functional.cross_entropy(self.head(source_features), source["labels"])
+        class_loss = self.supervised_loss(self.head(source_features), source["labels"])
 
         lam = ganin_lambda(self.progress, self.lambda_gamma, self.lambda_max)
         self.domain_adversarial.grl.coeff = lam
-        domain_loss, domain_acc = self.domain_adversarial(source_features, target_features)
+        domain_loss, domain_acc = self.domain_adversarial(
+            self.domain_features(source_features, source), self.domain_features(target_features, target)
+        )
         loss = class_loss + self.domain_loss_weight * domain_loss
 
-        size = len(source["labels"])
+        size = len(source["input_ids"])
         self.log("train/loss", loss, prog_bar=True, batch_size=size)
         self.log_dict(
             {

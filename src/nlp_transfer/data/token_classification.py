@@ -1,0 +1,124 @@
+"""The DataModule for token classification (NER) under domain shift.
+
+Sentences come as words with BIO tags. Tags are aligned to sub-words the usual way (Devlin et al.
+2019, §5.3): the first sub-token of a word carries the word's tag, the other sub-tokens and the
+special tokens get `IGNORE_INDEX`, so the loss and the entity metric see one label per word.
+Domains may use their own entity types; `label_map` maps them onto the task's `entity_types`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nlp_transfer.data.collate import IGNORE_INDEX, TokenizedDataset
+from nlp_transfer.data.errors import DataError
+from nlp_transfer.data.jsonl import read_token_split
+from nlp_transfer.data.label_space import LabelSpace
+from nlp_transfer.data.tokenization import TokenizedTexts, cached_arrays, tokenizer_fingerprint
+from nlp_transfer.data.transfer_datamodule import TransferDataModule
+
+log = logging.getLogger(__name__)
+
+
+def bio_label_space(
+    entity_types: Sequence[str], type_map: Mapping[str, Mapping[str, str]] | None = None
+) -> LabelSpace:
+    """Tags `O, B-t1, I-t1, B-t2, ...` in the order of `entity_types`; type maps lifted to B-/I- tags."""
+    names = ["O"] + [f"{prefix}-{kind}" for kind in entity_types for prefix in ("B", "I")]
+    tag_map = {
+        domain: {f"{p}-{own}": f"{p}-{shared}" for own, shared in table.items() for p in ("B", "I")}
+        for domain, table in (type_map or {}).items()
+    }
+    return LabelSpace(names, tag_map)
+
+
+def align_labels(word_ids: Sequence[int | None], word_labels: Sequence[int]) -> list[int]:
+    """Word labels → sub-token labels: the first sub-token of each word, IGNORE_INDEX elsewhere."""
+    aligned, previous = [], None
+    for word in word_ids:
+        aligned.append(IGNORE_INDEX if word is None or word == previous else word_labels[word])
+        previous = word
+    return aligned
+
+
+def tokenize_words(
+    sentences: list[list[str]], tags: list[list[int]] | None, tokenizer: Any, max_length: int
+) -> dict[str, np.ndarray]:
+    """Sub-word ids (flat + offsets) and, with tags, aligned labels; also the count of cut-off words."""
+    if not getattr(tokenizer, "is_fast", False):
+        raise DataError(
+            f"Token classification needs a fast tokenizer (word ids); got {type(tokenizer).__name__}"
+        )
+    ids: list[list[int]] = []
+    labels: list[list[int]] = []
+    cut_words = 0
+    for start in range(0, len(sentences), 512):
+        chunk = sentences[start : start + 512]
+        encoded = tokenizer(chunk, is_split_into_words=True, truncation=True, max_length=max_length)
+        for row, input_ids in enumerate(encoded["input_ids"]):
+            word_ids = encoded.word_ids(row)
+            ids.append(input_ids)
+            kept = {w for w in word_ids if w is not None}
+            cut_words += len(chunk[row]) - len(kept)
+            if tags is not None:
+                labels.append(align_labels(word_ids, tags[start + row]))
+    tokens = TokenizedTexts.from_lists(ids)
+    arrays = {"ids": tokens.ids, "offsets": tokens.offsets, "cut_words": np.array(cut_words)}
+    if tags is not None:
+        arrays["labels"] = TokenizedTexts.from_lists(labels).ids
+    return arrays
+
+
+class TokenClassificationDataModule(TransferDataModule):
+    """Source → target NER over one task's domains (sentences of words with BIO tags)."""
+
+    level = "token"
+
+    def __init__(
+        self,
+        entity_types: list[str],
+        label_map: dict[str, dict[str, str]] | None = None,
+        selection_metric: str = "source/val/f1",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            label_space=bio_label_space(entity_types, label_map), selection_metric=selection_metric, **kwargs
+        )
+        self.cut_words: dict[str, int] = {}
+
+    def _load(self, path: Path, domain: str, with_labels: bool, limit: int | None) -> TokenizedDataset:
+        sentences, tags = read_token_split(path, with_labels=with_labels)
+        if limit is not None:
+            sentences = sentences[:limit]
+            tags = None if tags is None else tags[:limit]
+        tag_ids = None
+        if tags is not None:
+            tag_ids = [self.label_space.encode(sentence, where=str(path), domain=domain) for sentence in tags]
+        key = {
+            "kind": "words",
+            "tokenizer": tokenizer_fingerprint(self.tokenizer),
+            "max_length": self.max_length,
+            "labels": self.label_space.names,
+            "label_map": json.dumps(self.label_space.mapping.get(domain, {}), sort_keys=True),
+            "with_labels": with_labels,
+            "limit": limit,
+        }
+        arrays = cached_arrays(
+            self.cache_dir,
+            path,
+            key,
+            lambda: tokenize_words(sentences, tag_ids, self.tokenizer, self.max_length),
+        )
+        cut = int(arrays["cut_words"])
+        self.cut_words[f"{domain}/{path.stem}"] = cut
+        if cut:
+            log.warning("%s: %d words lie past max_length=%d and are not scored", path, cut, self.max_length)
+        tokens = TokenizedTexts(arrays["ids"], arrays["offsets"])
+        labels = TokenizedTexts(arrays["labels"], arrays["offsets"]) if "labels" in arrays else None
+        return TokenizedDataset(tokens, labels)

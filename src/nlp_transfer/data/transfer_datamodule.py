@@ -1,0 +1,144 @@
+"""The DataModule shape every task shares: a source → target pair over one task's named domains.
+
+It offers what a transfer strategy may use and nothing more:
+
+* labeled **source** train and validation,
+* **unlabeled target** train (only when `with_target_unlabeled` is set, for adaptation): built
+  without labels, so target labels cannot reach a training step,
+* labeled evaluation on source test and target test (in that order).
+
+It never knows which strategy consumes it; `train.py` tells it whether target text is wanted.
+Subclasses say how one split file becomes a dataset (`_load`) and which labels exist.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytorch_lightning as pl
+from pytorch_lightning.utilities import CombinedLoader
+from torch.utils.data import DataLoader
+
+from nlp_transfer.data.collate import PaddingCollator, TokenizedDataset
+from nlp_transfer.data.errors import DataError
+from nlp_transfer.data.jsonl import file_checksum, split_path
+from nlp_transfer.data.label_space import LabelSpace
+
+
+class TransferDataModule(pl.LightningDataModule):
+    """Loaders for one domain pair; subclasses implement `_load` and set `label_space`."""
+
+    #: `sequence` (one label per text) or `token` (one label per word): strategies shape their head by it
+    level: ClassVar[str] = "sequence"
+
+    def __init__(
+        self,
+        name: str,
+        data_dir: str,
+        domains: list[str],
+        source: str,
+        target: str,
+        tokenizer: Any,
+        label_space: LabelSpace,
+        max_length: int = 256,
+        batch_size: int = 16,
+        eval_batch_size: int = 64,
+        num_workers: int = 0,
+        cache_dir: str | None = None,
+        with_target_unlabeled: bool = False,
+        max_train_examples: int | None = None,
+        max_eval_examples: int | None = None,
+        selection_metric: str = "source/val/acc",
+    ) -> None:
+        super().__init__()
+        for role, domain in (("source", source), ("target", target)):
+            if domain not in domains:
+                raise DataError(
+                    f"Unknown {role} domain {domain!r} for task {name!r}; choose one of {list(domains)} "
+                    f"(e.g. `domain.{role}={domains[0]}`)."
+                )
+        for limit in (max_train_examples, max_eval_examples):
+            if limit is not None and limit <= 0:
+                raise DataError(f"Example limits must be positive, got {limit}")
+        self.name = name
+        self.data_dir = Path(data_dir)
+        self.domains = list(domains)
+        self.source = source
+        self.target = target
+        self.tokenizer = tokenizer
+        self.label_space = label_space
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.num_workers = num_workers
+        self.cache_dir = cache_dir
+        self.with_target_unlabeled = with_target_unlabeled
+        self.max_train_examples = max_train_examples
+        self.max_eval_examples = max_eval_examples
+        self.selection_metric = selection_metric
+        self.collator = PaddingCollator(tokenizer.pad_token_id)
+        self.datasets: dict[str, TokenizedDataset] = {}
+        self.checksums: dict[str, str] = {}
+        self._check_files()
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_space)
+
+    @property
+    def label_names(self) -> list[str]:
+        return list(self.label_space.names)
+
+    def _files(self) -> dict[str, tuple[str, str]]:
+        """Dataset key → (domain, split) for everything this run reads."""
+        files = {
+            "source_train": (self.source, "train"),
+            "source_val": (self.source, "validation"),
+            "source_test": (self.source, "test"),
+            "target_test": (self.target, "test"),
+        }
+        if self.with_target_unlabeled:
+            files["target_unlabeled"] = (self.target, "train")
+        return files
+
+    def _check_files(self) -> None:
+        """Fail at construction, before any model is built, if a split file is missing."""
+        for domain, split in self._files().values():
+            split_path(self.data_dir, domain, split)
+
+    def _load(self, path: Path, domain: str, with_labels: bool, limit: int | None) -> TokenizedDataset:
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.datasets:
+            return
+        for key, (domain, split) in self._files().items():
+            path = split_path(self.data_dir, domain, split)
+            self.checksums[f"{domain}/{split}"] = file_checksum(path)
+            limit = self.max_train_examples if split == "train" else self.max_eval_examples
+            self.datasets[key] = self._load(path, domain, with_labels=key != "target_unlabeled", limit=limit)
+
+    def _loader(self, key: str, train: bool) -> DataLoader:
+        return DataLoader(
+            self.datasets[key],
+            batch_size=self.batch_size if train else self.eval_batch_size,
+            shuffle=train,
+            num_workers=self.num_workers,
+            collate_fn=self.collator,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> CombinedLoader:
+        """Batches are dicts: {"source": labeled batch} plus {"target": unlabeled batch} for adaptation."""
+        loaders = {"source": self._loader("source_train", train=True)}
+        if self.with_target_unlabeled:
+            loaders["target"] = self._loader("target_unlabeled", train=True)
+        return CombinedLoader(loaders, mode="max_size_cycle")
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("source_val", train=False)
+
+    def test_dataloader(self) -> list[DataLoader]:
+        """Source test, then target test (logged as `source/test/*` and `target/test/*`)."""
+        return [self._loader("source_test", train=False), self._loader("target_test", train=False)]

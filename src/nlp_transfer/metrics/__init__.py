@@ -1,0 +1,1 @@
+"""Metrics that torchmetrics does not offer: entity-level precision/recall/F1 for NER (seqeval)."""
