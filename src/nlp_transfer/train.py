@@ -130,7 +130,8 @@ def _print_summary(record: dict[str, Any]) -> None:
     for split in ("source/val", "target/test"):
         for name in SUMMARY_METRICS:
             if f"{split}/{name}" in metrics:
-                lines.append(f"  {split}/{name:10s} {metrics[f'{split}/{name}']:.4f}")
+                key = f"{split}/{name}"
+                lines.append(f"  {key:22s} {metrics[key]:.4f}")
     print("\n".join(lines), flush=True)
 
 

@@ -48,7 +48,8 @@ def write_ner(root: Path, domain: str, sentences: list[tuple[list[str], list[str
 
 
 def test_real_tokenizer_alignment_and_padding(tmp_path, minilm_tokenizer) -> None:
-    write_ner(tmp_path, "a", [(["Obama", "visited", "Kirkjubaejarklaustur"], ["B-politician", "O", "B-location"])])
+    words = ["Obama", "visited", "Kirkjubaejarklaustur"]
+    write_ner(tmp_path, "a", [(words, ["B-politician", "O", "B-location"])])
     write_ner(tmp_path, "b", [(["Paris"], ["B-location"]), (["He", "left"], ["O", "O"])])
     dm = TokenClassificationDataModule(
         name="toy",
@@ -64,13 +65,12 @@ def test_real_tokenizer_alignment_and_padding(tmp_path, minilm_tokenizer) -> Non
     )
     dm.setup()
     item = dm.datasets["source_train"][0]
-    words = ["Obama", "visited", "Kirkjubaejarklaustur"]
     encoded = minilm_tokenizer(words, is_split_into_words=True)
     assert list(item["input_ids"]) == encoded["input_ids"]
     labeled = [(i, int(v)) for i, v in enumerate(item["labels"]) if v != IGNORE_INDEX]
     first_subtokens = [encoded.word_ids().index(w) for w in range(3)]
     assert labeled == list(zip(first_subtokens, [1, 0, 3], strict=True))  # B-person, O, B-location
-    assert len(encoded["input_ids"]) > 5  # "Kirkjubaejarklaustur" splits into several pieces, only the first is labeled
+    assert len(encoded["input_ids"]) > 5  # the place name splits into pieces; only the first is labeled
 
     batch = next(iter(dm.test_dataloader()[1]))
     assert batch["labels"].shape == batch["input_ids"].shape
