@@ -67,12 +67,3 @@ def test_domain_files_keep_upstream_splits_with_dev_renamed_validation(raw: RawF
     )
     conll.prepare(raw.fetcher, tmp_path / "again", domains=("news",))
     assert snapshot(tmp_path / "again") == snapshot(raw.out)
-
-
-def test_tags_map_onto_conll_classes_per_domain_at_load_time() -> None:
-    tags = ["B-politician", "I-politician", "O", "B-politicalparty", "B-country", "B-election"]
-    assert conll.to_conll_classes(tags, "politics") == ["B-PER", "I-PER", "O", "B-ORG", "B-LOC", "B-MISC"]
-    assert conll.to_conll_classes(["B-band", "B-academicjournal"][:1], "music") == ["B-ORG"]
-    assert conll.to_conll_classes(["I-conference"], "ai") == ["I-MISC"]
-    for mapping in conll.CONLL_CLASSES.values():
-        assert set(mapping.values()) <= {"PER", "ORG", "LOC", "MISC"}

@@ -6,7 +6,10 @@ import json
 import re
 from pathlib import Path
 
-from nlp_transfer.data.sources import conll, emotion_splits, topic_splits
+from omegaconf import OmegaConf
+
+from nlp_transfer.config import CONFIG_DIR
+from nlp_transfer.data.sources import emotion_splits, topic_splits
 
 
 def labels_in(folder: Path) -> set[str]:
@@ -26,7 +29,12 @@ def test_label_sets_and_ner_types_match_the_shared_data(data_dir: Path) -> None:
     readme = (data_dir / "ner" / "README.md").read_text(encoding="utf-8")
     block = re.search(r"```json\n(.*?)```", readme, re.DOTALL)
     assert block is not None
-    assert json.loads(block.group(1)) == conll.CONLL_CLASSES
+    short = {"PER": "person", "ORG": "organisation", "LOC": "location", "MISC": "misc"}
+    readme_map = {
+        d: {t: short[c] for t, c in table.items()} for d, table in json.loads(block.group(1)).items()
+    }
+    task_map = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "task" / "ner.yaml"))["label_map"]
+    assert task_map == readme_map  # the task config maps every type exactly as the data README proposes
     for domain in ("ai", "politics"):  # small domains: every entity type of the files is mapped
         types = {
             tag[2:]
@@ -35,4 +43,4 @@ def test_label_sets_and_ner_types_match_the_shared_data(data_dir: Path) -> None:
             for tag in json.loads(line)["tags"]
             if tag != "O"
         }
-        assert types == set(conll.CONLL_CLASSES[domain])
+        assert types == set(task_map[domain])

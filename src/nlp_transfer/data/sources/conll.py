@@ -2,7 +2,8 @@
 
 Files are converted as they are: upstream splits, order, tokens and tags unchanged. Sentences end at
 blank lines; ``-DOCSTART-`` lines (absent in the pinned copy, present in other CoNLL copies) are skipped,
-and the empty "sentences" around document breaks are never written.
+and the empty "sentences" around document breaks are never written. The mapping of each domain's entity
+types onto shared types is applied at load time, from `label_map` in conf/task/ner.yaml.
 """
 
 from __future__ import annotations
@@ -28,38 +29,6 @@ DOMAIN_DIRS = {
 SPLIT_FILES = {"train": "train.txt", "validation": "dev.txt", "test": "test.txt"}
 DOCSTART = "-DOCSTART-"
 _TAG = re.compile(r"^(?:O|[BI]-\S+)$")
-
-# Proposed mapping of each domain's entity types onto the CoNLL classes (ner/README.md). The data files
-# keep the domain types; this is applied at load time by runs that need one shared label set.
-CONLL_CLASSES = {
-    "news": {"person": "PER", "organisation": "ORG", "location": "LOC", "misc": "MISC"},
-    "politics": {
-        "politician": "PER", "person": "PER", "politicalparty": "ORG", "organisation": "ORG",
-        "country": "LOC", "location": "LOC", "election": "MISC", "event": "MISC", "misc": "MISC",
-    },
-    "science": {
-        "scientist": "PER", "person": "PER", "university": "ORG", "organisation": "ORG",
-        "academicjournal": "ORG", "country": "LOC", "location": "LOC", "astronomicalobject": "MISC",
-        "discipline": "MISC", "enzyme": "MISC", "protein": "MISC", "chemicalelement": "MISC",
-        "chemicalcompound": "MISC", "theory": "MISC", "award": "MISC", "event": "MISC", "misc": "MISC",
-    },
-    "music": {
-        "musicalartist": "PER", "person": "PER", "band": "ORG", "organisation": "ORG", "country": "LOC",
-        "location": "LOC", "album": "MISC", "song": "MISC", "musicgenre": "MISC",
-        "musicalinstrument": "MISC", "award": "MISC", "event": "MISC", "misc": "MISC",
-    },
-    "literature": {
-        "writer": "PER", "person": "PER", "organisation": "ORG", "magazine": "ORG", "country": "LOC",
-        "location": "LOC", "book": "MISC", "poem": "MISC", "literarygenre": "MISC", "award": "MISC",
-        "event": "MISC", "misc": "MISC",
-    },
-    "ai": {
-        "researcher": "PER", "person": "PER", "university": "ORG", "organisation": "ORG",
-        "conference": "MISC", "country": "LOC", "location": "LOC", "product": "MISC",
-        "programlang": "MISC", "algorithm": "MISC", "field": "MISC", "task": "MISC", "metrics": "MISC",
-        "misc": "MISC",
-    },
-}  # fmt: skip
 
 
 def raw_files(domain: str) -> dict[str, RawFile]:
@@ -108,12 +77,6 @@ def parse_sentences(lines: Iterable[str], source: str = "<conll>") -> list[dict[
         tags.append(fields[1])
     close(number + 1)
     return sentences
-
-
-def to_conll_classes(tags: list[str], domain: str) -> list[str]:
-    """Rewrites ``B-<type>``/``I-<type>`` of ``domain`` to the shared CoNLL classes (PER/ORG/LOC/MISC)."""
-    mapping = CONLL_CLASSES[domain]
-    return [tag if tag == "O" else f"{tag[:2]}{mapping[tag[2:]]}" for tag in tags]
 
 
 def build_domain(files: dict[str, Path]) -> dict[str, list[dict[str, list[str]]]]:
