@@ -129,3 +129,23 @@ def test_hub_backbone_offline_fails_early_naming_minilm(run_training, tmp_path, 
     with pytest.raises(BackboneNotFoundError, match="backbone=minilm"):
         run_training("backbone=distilbert", output_dir=out)
     assert not (out / "checkpoints").exists()
+
+
+def test_a_new_domain_folder_trains_with_no_code_or_config_change(run_training, data_dir, tmp_path) -> None:
+    """Acceptance: a new domain is a new folder in the data layout, nothing else."""
+    root = tmp_path / "data"
+    (root / "sentiment").mkdir(parents=True)
+    (root / "sentiment" / "books").symlink_to(data_dir / "sentiment" / "books")
+    toys = root / "sentiment" / "toys"
+    toys.mkdir()
+    reviews = [
+        ("Broke in a day, the wheels fell off.", "negative"),
+        ("My son loves this truck!", "positive"),
+    ] * 8
+    for split in ("train", "validation", "test"):
+        with (toys / f"{split}.jsonl").open("w") as handle:
+            handle.writelines(json.dumps({"text": t, "label": label}) + "\n" for t, label in reviews)
+    record = run_training("strategy=dann", f"paths.data_dir={root}", "domain.target=toys")
+    assert record["status"] == "ok"
+    assert record["config"]["target"] == "toys"
+    assert "toys/test" in record["data"]["checksums"]

@@ -39,6 +39,7 @@ def build_data_and_model(cfg: DictConfig) -> tuple[Any, Any]:
     datamodule = instantiate(
         cfg.task, tokenizer=tokenizer, with_target_unlabeled=strategy_class.uses_target_data
     )
+    datamodule.setup("fit")  # read, check and tokenize every split now: bad data fails before the model loads
     encoder = instantiate(cfg.backbone.encoder)
     model = instantiate(
         cfg.strategy,

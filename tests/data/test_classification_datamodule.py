@@ -139,3 +139,21 @@ def test_real_amazon_pair_loads_with_documented_counts(data_dir, minilm_tokenize
     assert len(dm.datasets["target_unlabeled"]) == 697 + 687
     assert dm.datasets["target_unlabeled"].labels is None
     assert int(dm.datasets["source_train"].tokens.lengths().max()) == 128
+
+
+def test_target_labels_missing_from_the_source_fail_naming_both_sets(tmp_path, minilm_tokenizer) -> None:
+    root = fixture_task(tmp_path)
+    write_domain(root, "beta", {"test": [("meh", "neutral"), ("fine", "positive")]})
+    dm = make_dm(root, minilm_tokenizer, labels=["negative", "positive", "neutral"])
+    with pytest.raises(DataError, match=r"source 'alpha' has \['negative', 'positive'\], target 'beta' has "
+                       r"\['neutral', 'positive'\]"):  # fmt: skip
+        dm.setup()
+
+
+def test_a_new_domain_folder_is_a_valid_domain_without_config(tmp_path, minilm_tokenizer) -> None:
+    root = fixture_task(tmp_path)
+    write_domain(root, "gamma", {"train": [("ok", "positive")], "validation": [("ok", "positive")],
+                                 "test": [("bad", "negative"), ("good", "positive")]})  # fmt: skip
+    dm = make_dm(root, minilm_tokenizer, target="gamma")
+    dm.setup()
+    assert "gamma" in dm.domains and len(dm.datasets["target_test"]) == 2

@@ -42,7 +42,10 @@ class ClassificationDataModule(TransferDataModule):
         tokens = cached_tokenize(
             path, texts, self.tokenizer, self.max_length, self.cache_dir, self.truncation, self.head_fraction
         )
-        ids = None if labels is None else self.label_space.encode(labels, where=str(path), domain=domain)
+        ids = None
+        if labels is not None:
+            ids = self.label_space.encode(labels, where=str(path), domain=domain)
+            self._record_labels({self.label_space.names[i] for i in set(ids)})
         if limit is not None:
             tokens = tokens.head(limit)
             ids = None if ids is None else ids[:limit]

@@ -94,6 +94,9 @@ class TokenClassificationDataModule(TransferDataModule):
 
     def _load(self, path: Path, domain: str, with_labels: bool, limit: int | None) -> TokenizedDataset:
         sentences, tags = read_token_split(path, with_labels=with_labels)
+        if tags is not None:  # entity types present in the whole file, after the domain's type map
+            mapped = {self.label_space.map(tag, domain) for sentence in tags for tag in sentence}
+            self._record_labels({tag[2:] for tag in mapped if tag != "O"})
         if limit is not None:
             sentences = sentences[:limit]
             tags = None if tags is None else tags[:limit]

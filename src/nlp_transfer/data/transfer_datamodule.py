@@ -26,6 +26,13 @@ from nlp_transfer.data.jsonl import file_checksum, split_path
 from nlp_transfer.data.label_space import LabelSpace
 
 
+def discover_domains(data_dir: Path) -> list[str]:
+    """Folders of a task's data directory that hold a `train.jsonl`: a new domain needs no code or yaml."""
+    if not data_dir.is_dir():
+        return []
+    return sorted(p.name for p in data_dir.iterdir() if (p / "train.jsonl").is_file())
+
+
 class TransferDataModule(pl.LightningDataModule):
     """Loaders for one domain pair; subclasses implement `_load` and set `label_space`."""
 
@@ -52,18 +59,20 @@ class TransferDataModule(pl.LightningDataModule):
         selection_metric: str = "source/val/acc",
     ) -> None:
         super().__init__()
+        domains = list(domains) + [d for d in discover_domains(Path(data_dir)) if d not in domains]
         for role, domain in (("source", source), ("target", target)):
             if domain not in domains:
                 raise DataError(
-                    f"Unknown {role} domain {domain!r} for task {name!r}; choose one of {list(domains)} "
-                    f"(e.g. `domain.{role}={domains[0]}`)."
+                    f"Unknown {role} domain {domain!r} for task {name!r}; choose one of {domains} "
+                    f"(e.g. `domain.{role}={domains[0]}`), or add a folder {Path(data_dir) / domain}/ "
+                    f"with train/validation/test.jsonl."
                 )
         for limit in (max_train_examples, max_eval_examples):
             if limit is not None and limit <= 0:
                 raise DataError(f"Example limits must be positive, got {limit}")
         self.name = name
         self.data_dir = Path(data_dir)
-        self.domains = list(domains)
+        self.domains = domains
         self.source = source
         self.target = target
         self.tokenizer = tokenizer
@@ -80,6 +89,8 @@ class TransferDataModule(pl.LightningDataModule):
         self.collator = PaddingCollator(tokenizer.pad_token_id)
         self.datasets: dict[str, TokenizedDataset] = {}
         self.checksums: dict[str, str] = {}
+        #: dataset key → the (shared) label names that occur in its whole file; filled by `_load`
+        self.labels_present: dict[str, set[str]] = {}
         self._check_files()
 
     @property
@@ -108,6 +119,7 @@ class TransferDataModule(pl.LightningDataModule):
             split_path(self.data_dir, domain, split)
 
     def _load(self, path: Path, domain: str, with_labels: bool, limit: int | None) -> TokenizedDataset:
+        """One split file → dataset; a labeled load records its label names in `labels_present[key]`."""
         raise NotImplementedError
 
     def setup(self, stage: str | None = None) -> None:
@@ -117,7 +129,23 @@ class TransferDataModule(pl.LightningDataModule):
             path = split_path(self.data_dir, domain, split)
             self.checksums[f"{domain}/{split}"] = file_checksum(path)
             limit = self.max_train_examples if split == "train" else self.max_eval_examples
+            self._loading = key
             self.datasets[key] = self._load(path, domain, with_labels=key != "target_unlabeled", limit=limit)
+        self._check_label_sets()
+
+    def _record_labels(self, names: set[str]) -> None:
+        self.labels_present[self._loading] = names
+
+    def _check_label_sets(self) -> None:
+        """The target may not hold labels the source never shows: that is a label-set mismatch."""
+        source = self.labels_present.get("source_train", set())
+        target = self.labels_present.get("target_test", set())
+        if target - source:
+            raise DataError(
+                f"Label sets differ: source {self.source!r} has {sorted(source)}, target {self.target!r} has "
+                f"{sorted(target)}; {sorted(target - source)} never occur in the source. Map the domains "
+                f"onto one shared label set with task.label_map (as conf/task/ner.yaml does)."
+            )
 
     def _loader(self, key: str, train: bool) -> DataLoader:
         return DataLoader(
