@@ -20,6 +20,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.utilities import CombinedLoader
 from torch.utils.data import DataLoader
 
+from nlp_transfer.data.bucketing import LengthGroupedBatchSampler
 from nlp_transfer.data.collate import PaddingCollator, TokenizedDataset
 from nlp_transfer.data.errors import DataError
 from nlp_transfer.data.jsonl import file_checksum, split_path
@@ -57,6 +58,7 @@ class TransferDataModule(pl.LightningDataModule):
         max_train_examples: int | None = None,
         max_eval_examples: int | None = None,
         selection_metric: str = "source/val/acc",
+        length_grouping: bool = True,
     ) -> None:
         super().__init__()
         domains = list(domains) + [d for d in discover_domains(Path(data_dir)) if d not in domains]
@@ -86,6 +88,7 @@ class TransferDataModule(pl.LightningDataModule):
         self.max_train_examples = max_train_examples
         self.max_eval_examples = max_eval_examples
         self.selection_metric = selection_metric
+        self.length_grouping = length_grouping
         self.collator = PaddingCollator(tokenizer.pad_token_id)
         self.datasets: dict[str, TokenizedDataset] = {}
         self.checksums: dict[str, str] = {}
@@ -148,14 +151,15 @@ class TransferDataModule(pl.LightningDataModule):
             )
 
     def _loader(self, key: str, train: bool) -> DataLoader:
-        return DataLoader(
-            self.datasets[key],
-            batch_size=self.batch_size if train else self.eval_batch_size,
-            shuffle=train,
-            num_workers=self.num_workers,
-            collate_fn=self.collator,
-            persistent_workers=self.num_workers > 0,
-        )
+        """Training: shuffled (length-grouped by default). Evaluation: file order, big batches."""
+        dataset = self.datasets[key]
+        common = {"num_workers": self.num_workers, "collate_fn": self.collator}
+        common["persistent_workers"] = self.num_workers > 0
+        if train and self.length_grouping:
+            sampler = LengthGroupedBatchSampler(dataset.tokens.lengths(), self.batch_size)
+            return DataLoader(dataset, batch_sampler=sampler, **common)
+        batch_size = self.batch_size if train else self.eval_batch_size
+        return DataLoader(dataset, batch_size=batch_size, shuffle=train, **common)
 
     def train_dataloader(self) -> CombinedLoader:
         """Batches are dicts: {"source": labeled batch} plus {"target": unlabeled batch} for adaptation."""
