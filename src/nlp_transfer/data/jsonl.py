@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from nlp_transfer.data.errors import DataError
@@ -30,26 +31,38 @@ def split_path(data_dir: str | Path, domain: str, split: str) -> Path:
     return path
 
 
-def read_classification_split(path: Path, with_labels: bool = True) -> tuple[list[str], list[str] | None]:
-    """Texts (and label strings) of a text-classification split; an empty split is an error."""
-    texts: list[str] = []
-    labels: list[str] = []
+def _records(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, JSON object) for every non-blank line of a JSONL file."""
     with path.open(encoding="utf-8") as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-                texts.append(record["text"])
-                if with_labels:
-                    labels.append(record["label"])
-            except (json.JSONDecodeError, KeyError, TypeError) as err:
-                raise DataError(
-                    f"{path}:{line_no}: expected a JSON object with 'text' and 'label' keys "
-                    f"(see LAYOUT.md), got {line[:80]!r} ({err})"
-                ) from err
-    if not texts:
+                yield line_no, json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(f"{path}:{line_no}: not valid JSON ({err}); see LAYOUT.md") from err
+
+
+def _require_examples(path: Path, count: int) -> None:
+    if count == 0:
         raise DataError(f"Split file is empty: {path}. Every split needs at least one example.")
+
+
+def read_classification_split(path: Path, with_labels: bool = True) -> tuple[list[str], list[str] | None]:
+    """Texts (and label strings) of a text-classification split; an empty split is an error."""
+    texts: list[str] = []
+    labels: list[str] = []
+    for line_no, record in _records(path):
+        try:
+            texts.append(record["text"])
+            if with_labels:
+                labels.append(record["label"])
+        except (KeyError, TypeError) as err:
+            raise DataError(
+                f"{path}:{line_no}: expected a JSON object with 'text' and 'label' keys (see LAYOUT.md), "
+                f"got {str(record)[:80]!r}"
+            ) from err
+    _require_examples(path, len(texts))
     return texts, (labels if with_labels else None)
 
 
@@ -57,28 +70,23 @@ def read_token_split(path: Path, with_labels: bool = True) -> tuple[list[list[st
     """Sentences (lists of words) and their BIO tags from an NER split; checks tags match words."""
     sentences: list[list[str]] = []
     tags: list[list[str]] = []
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                words = record["tokens"]
-                if with_labels:
-                    sentence_tags = record["tags"]
-                    if len(sentence_tags) != len(words):
-                        raise ValueError(f"{len(words)} tokens but {len(sentence_tags)} tags")
-                    tags.append(sentence_tags)
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-                raise DataError(
-                    f"{path}:{line_no}: expected {{'tokens': [...], 'tags': [...]}} of equal length "
-                    f"(see LAYOUT.md): {err}"
-                ) from err
-            if not words:
-                raise DataError(f"{path}:{line_no}: a sentence with no tokens")
-            sentences.append(words)
-    if not sentences:
-        raise DataError(f"Split file is empty: {path}. Every split needs at least one example.")
+    for line_no, record in _records(path):
+        try:
+            words = record["tokens"]
+            if with_labels:
+                sentence_tags = record["tags"]
+                if len(sentence_tags) != len(words):
+                    raise ValueError(f"{len(words)} tokens but {len(sentence_tags)} tags")
+                tags.append(sentence_tags)
+        except (KeyError, TypeError, ValueError) as err:
+            raise DataError(
+                f"{path}:{line_no}: expected {{'tokens': [...], 'tags': [...]}} of equal length "
+                f"(see LAYOUT.md): {err}"
+            ) from err
+        if not words:
+            raise DataError(f"{path}:{line_no}: a sentence with no tokens")
+        sentences.append(words)
+    _require_examples(path, len(sentences))
     return sentences, (tags if with_labels else None)
 
 
