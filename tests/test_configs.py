@@ -65,7 +65,9 @@ def test_strategy_configs_instantiate_against_their_class(strategy: str, tmp_pat
     assert model.head(__import__("torch").zeros(1, 16)).shape == (1, 3)
 
 
-@pytest.mark.parametrize("group", ["debug", "experiment", "logger", "callbacks", "trainer"])
+@pytest.mark.parametrize(
+    "group", ["debug", "experiment", "logger", "callbacks", "trainer", "target_finetune"]
+)
 def test_every_option_of_the_other_groups_composes(group: str, tmp_path) -> None:
     for option in options(group):
         cfg = compose_config([f"{group}={option}"], tmp_path)

@@ -59,6 +59,8 @@ def test_each_strategy_trains_tests_and_writes_results(strategy: str, task: str,
     assert on_disk["selection"]["score"] == pytest.approx(on_disk["metrics"][task_cfg["selection_metric"]])
     assert Path(on_disk["selection"]["checkpoint"]).is_file()
     assert on_disk["cost"]["train_steps"] == 4
+    assert on_disk["cost"]["train_examples"] == 4 * 8  # 4 batches of 8 source examples (debug=smoke)
+    assert on_disk["cost"]["train_examples_per_s"] > 0
     assert on_disk["env"]["packages"]["torch"]
 
 
@@ -149,3 +151,48 @@ def test_a_new_domain_folder_trains_with_no_code_or_config_change(run_training, 
     assert record["status"] == "ok"
     assert record["config"]["target"] == "toys"
     assert "toys/test" in record["data"]["checksums"]
+
+
+def test_same_config_and_seed_give_identical_metrics(run_training, tmp_path) -> None:
+    first = run_training("strategy=dann", output_dir=tmp_path / "one")
+    second = run_training("strategy=dann", output_dir=tmp_path / "two")
+    assert first["metrics"] == second["metrics"]
+    third = run_training("strategy=dann", "seed=7", output_dir=tmp_path / "three")
+    assert third["metrics"] != first["metrics"]
+
+
+@pytest.mark.parametrize("label_space", ["target", "shared"])
+def test_few_shot_target_training_is_a_separate_marked_phase(label_space: str, run_training) -> None:
+    record = run_training(
+        "task=ner", "domain.target=ai", "target_finetune=few_shot",
+        f"target_finetune.label_space={label_space}", "target_finetune.trainer.max_epochs=2",
+    )  # fmt: skip
+    phase = record["target_finetune"]
+    assert phase["target_labels_used"] is True and phase["label_space"] == label_space
+    assert phase["train_examples"] == 64 and phase["train_steps"] == 8  # debug=smoke: 64 sentences, 4 batches
+    assert {"target/val/f1", "target/test/f1", "target/test/precision"} <= set(phase["metrics"])
+    shared_types = {"person", "organisation", "location", "misc"}
+    phase_types = {key.rsplit("/", 1)[-1] for key in phase["metrics"] if "/type_f1/" in key}
+    if label_space == "target":  # CrossNER ai's own entity types, found in its files
+        assert {"algorithm", "conference", "programlang", "researcher"} <= phase_types
+        assert "B-algorithm" in phase["labels"]
+    else:
+        assert phase_types == shared_types
+    # the unsupervised-transfer metrics are still those of the shared label set
+    assert {k.rsplit("/", 1)[-1] for k in record["metrics"] if "target/test/type_f1/" in k} == shared_types
+
+
+def test_wandb_mode_follows_login_and_wandb_aliases(monkeypatch, tmp_path) -> None:
+    from nlp_transfer.tracking import resolve_wandb_mode
+
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    assert resolve_wandb_mode("auto") == "offline"
+    monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
+    assert resolve_wandb_mode("auto") == "online"
+    monkeypatch.setenv("WANDB_MODE", "dryrun")  # what an earlier offline job of a multirun leaves behind
+    assert resolve_wandb_mode("auto") == "offline"
+    assert resolve_wandb_mode("disabled") == "disabled"
+    with pytest.raises(ValueError, match="auto, online, offline or disabled"):
+        resolve_wandb_mode("sometimes")

@@ -60,3 +60,22 @@ def history_rows(run_file: Path) -> list[dict]:
                 }
             )
     return rows
+
+
+def run_info(run_file: Path) -> dict:
+    """The run record of an offline run: group, job type, name, tags and config (values JSON-decoded)."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    for raw in iter_records(run_file):
+        record = pb.Record()
+        record.ParseFromString(raw)
+        if record.WhichOneof("record_type") == "run":
+            run = record.run
+            return {
+                "group": run.run_group,
+                "job_type": run.job_type,
+                "name": run.display_name,
+                "tags": list(run.tags),
+                "config": {item.key: json.loads(item.value_json) for item in run.config.update},
+            }
+    raise ValueError(f"{run_file} holds no run record")

@@ -18,3 +18,17 @@ def register_resolvers() -> None:
             f"(`pip install -e .`, as `make install` does) from a checkout."
         )
     OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
+    OmegaConf.register_new_resolver("run_group", run_group, replace=True)
+
+
+def run_group(default: str) -> str:
+    """The logger group of a run: `sweep-<sweep folder name>` inside a multirun, else `default`.
+
+    All jobs of one sweep then share a W&B group, and separate sweeps never mix.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return f"sweep-{Path(HydraConfig.get().sweep.dir).name}"
+    return default

@@ -25,7 +25,9 @@ def resolve_wandb_mode(mode: str) -> str:
     """`auto` → `online` if logged in, else `offline`; `online`/`offline`/`disabled` pass through."""
     env_mode = os.environ.get("WANDB_MODE")
     if mode == "auto" and env_mode:
-        mode = env_mode
+        # W&B's own aliases; Lightning's offline WandbLogger sets WANDB_MODE=dryrun in the process,
+        # which the next job of a multirun then sees
+        mode = {"dryrun": "offline", "run": "online"}.get(env_mode, env_mode)
     if mode == "auto":
         return "online" if wandb_logged_in() else "offline"
     if mode not in ("online", "offline", "disabled"):
@@ -41,10 +43,18 @@ def wandb_logger(
     job_type: str | None = None,
     tags: list[str] | None = None,
     mode: str = "auto",
+    config: Any = None,
     **kwargs: Any,
 ) -> Any:
-    """A Lightning `WandbLogger` whose mode is decided here, so nothing prompts for a login."""
+    """A Lightning `WandbLogger` whose mode is decided here, so nothing prompts for a login.
+
+    `config` (the swept axes: backbone, strategy, task, source, target, seed) goes into the run's config.
+    """
+    from omegaconf import DictConfig, OmegaConf
     from pytorch_lightning.loggers import WandbLogger
+
+    if isinstance(config, DictConfig):
+        config = OmegaConf.to_container(config, resolve=True)
 
     resolved = resolve_wandb_mode(mode)
     os.environ.setdefault("WANDB_SILENT", "true")
@@ -58,6 +68,7 @@ def wandb_logger(
         tags=list(tags or []),
         mode=resolved,
         offline=resolved == "offline",
+        config=config,
         **kwargs,
     )
 

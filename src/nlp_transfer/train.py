@@ -35,6 +35,13 @@ def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in sorted(metrics.items()) if getattr(v, "numel", lambda: 1)() == 1}
 
 
+def _throughput(callbacks: list[Any]) -> dict[str, Any]:
+    from nlp_transfer.callbacks.throughput import ThroughputMonitor
+
+    monitors = [c for c in callbacks if isinstance(c, ThroughputMonitor)]
+    return monitors[0].summary() if monitors else {}
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run one job from a composed config and return its results record (also written to disk)."""
     started = time.perf_counter()
@@ -89,6 +96,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             evaluate(model, datamodule=datamodule, ckpt_path=ckpt, verbose=evaluate is trainer.test)
             metrics.update(_scalar_metrics(trainer.callback_metrics))
 
+        if cfg.get("target_finetune"):
+            from nlp_transfer.target_finetune import run_target_finetune
+
+            log.info("Few-shot phase: fine-tuning on labeled %s train data", cfg.domain.target)
+            record["target_finetune"] = run_target_finetune(cfg, model.encoder, str(output_dir))
+
         record.update(
             status="ok",
             metrics=metrics,
@@ -102,6 +115,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 "fit_seconds": round(fit_seconds, 2),
                 "train_steps": trainer.global_step,
                 "trainable_parameters": model.trainable_parameter_count(),
+                **_throughput(callbacks),
             },
         )
         exit_code = 0
@@ -132,13 +146,40 @@ def _print_summary(record: dict[str, Any]) -> None:
             if f"{split}/{name}" in metrics:
                 key = f"{split}/{name}"
                 lines.append(f"  {key:22s} {metrics[key]:.4f}")
+    few_shot = record.get("target_finetune")
+    if few_shot:
+        lines.append(
+            f"  after few-shot target training ({few_shot['label_space']} labels, uses target labels):"
+        )
+        for name in SUMMARY_METRICS:
+            if f"target/test/{name}" in few_shot["metrics"]:
+                lines.append(
+                    f"  {'target/test/' + name:22s} {few_shot['metrics'][f'target/test/{name}']:.4f}"
+                )
     print("\n".join(lines), flush=True)
+
+
+def _in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    """`python train.py [overrides]`: train one job (or one job per combination with `-m`)."""
-    record = train(cfg)
+    """`python train.py [overrides]`: train one job (or one job per combination with `-m`).
+
+    In a multirun a failing job is logged and recorded (status `failed` in its results.json) and the
+    sweep goes on; the sweep's exit code is then non-zero (see callbacks/sweep_status.py).
+    """
+    try:
+        record = train(cfg)
+    except Exception:
+        if not _in_multirun():
+            raise
+        log.exception("This job failed; its error is in results.json and the sweep goes on.")
+        return None
     _print_summary(record)
     metric = cfg.get("optimized_metric")
     return record["metrics"].get(metric) if metric else None

@@ -13,6 +13,7 @@ Subclasses say how one split file becomes a dataset (`_load`) and which labels e
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -61,6 +62,7 @@ class TransferDataModule(pl.LightningDataModule):
         length_grouping: bool = True,
     ) -> None:
         super().__init__()
+        data_dir = os.path.normpath(os.path.expanduser(data_dir))
         domains = list(domains) + [d for d in discover_domains(Path(data_dir)) if d not in domains]
         for role, domain in (("source", source), ("target", target)):
             if domain not in domains:

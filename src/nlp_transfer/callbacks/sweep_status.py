@@ -1,0 +1,47 @@
+"""A Hydra callback: after a multirun, report failed jobs and make the exit code say so.
+
+Jobs of a sweep catch their own errors (recorded in their `results.json`) so the sweep goes on;
+this callback then exits with status 1 if any job failed, so scripts and CI still notice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from nlp_transfer.results.record import RESULTS_FILE
+
+log = logging.getLogger(__name__)
+
+
+def failed_runs(sweep_dir: Path) -> list[tuple[Path, str]]:
+    """(run folder, error) for every job below `sweep_dir` whose results.json says it failed."""
+    failed = []
+    for path in sorted(sweep_dir.rglob(RESULTS_FILE)):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            failed.append((path.parent, f"unreadable results.json: {err}"))
+            continue
+        if record.get("status") != "ok":
+            failed.append((path.parent, str(record.get("error", record.get("status")))))
+    return failed
+
+
+class ExitNonZeroOnFailedJobs(Callback):
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        failed = failed_runs(Path(config.hydra.sweep.dir))
+        if not failed:
+            return
+        lines = [f"{len(failed)} job(s) of the sweep failed:"] + [
+            f"  {run}: {err[:300]}" for run, err in failed
+        ]
+        log.error("\n".join(lines))
+        print("\n".join(lines), file=sys.stderr, flush=True)
+        sys.exit(1)

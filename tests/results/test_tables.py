@@ -1,0 +1,113 @@
+"""Sweep tables from results.json records written by hand (no training): layout, seeds, failures."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from nlp_transfer.results.cli import build_report, main
+from nlp_transfer.results.collect import collect_runs
+from nlp_transfer.results.tables import markdown_table
+
+DOMAINS = ["books", "dvd", "kitchen"]
+
+
+def write_run(
+    root: Path, name: str, strategy: str, source: str, target: str, acc: float | None, seed: int = 42
+):
+    folder = root / name
+    folder.mkdir(parents=True)
+    record = {
+        "status": "ok" if acc is not None else "failed",
+        "config": {
+            "task": "sentiment", "strategy": strategy, "backbone": "tiny", "source": source, "target": target,
+            "seed": seed, "resolved": {"task": {"domains": DOMAINS, "selection_metric": "source/val/acc"}},
+        },
+        "metrics": {"target/test/acc": acc, "source/val/acc": 0.9} if acc is not None else {},
+        "cost": {"wall_seconds": 1.0},
+    }  # fmt: skip
+    if acc is None:
+        record["error"] = "RuntimeError: boom"
+    (folder / "results.json").write_text(json.dumps(record))
+
+
+def table_rows(markdown: str) -> list[list[str]]:
+    return [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in markdown.splitlines()
+        if line.startswith("|") and not line.startswith("|---")
+    ]
+
+
+def test_cross_domain_table_diagonal_gap_seeds_and_failures(tmp_path: Path) -> None:
+    write_run(tmp_path, "a", "dann", "books", "dvd", 0.70, seed=1)
+    write_run(tmp_path, "b", "dann", "books", "dvd", 0.80, seed=2)
+    write_run(tmp_path, "c", "dann", "dvd", "books", None)
+    write_run(tmp_path, "d", "dann", "books", "books", 0.90)
+    write_run(tmp_path, "e", "fine_tune", "books", "dvd", 0.60)
+    rows = collect_runs(tmp_path)
+    tables = table_rows(markdown_table(rows, "sentiment"))
+    header, dann, fine_tune = tables[0], tables[1], tables[2]
+    assert header == ["strategy", "books → dvd", "dvd → books", "average"]
+    assert dann == ["dann", "0.7500 ± 0.0707", "failed", "0.7500*"]
+    assert fine_tune == ["fine_tune", "0.6000", "—", "0.6000*"]
+    diag_header, diag_dann = tables[3], tables[4]
+    assert diag_header == ["strategy", "books", "average", "gap"]
+    assert diag_dann == ["dann", "0.9000", "0.9000", "+0.1500"]
+
+
+def test_report_writes_csv_markdown_and_figures(tmp_path: Path) -> None:
+    runs = tmp_path / "sweep"
+    for i, (s, t) in enumerate([(s, t) for s in DOMAINS for t in DOMAINS]):
+        write_run(runs, f"{i}", "fine_tune", s, t, 0.5 + 0.01 * i)
+    written = build_report(runs, tmp_path / "out")
+    with (tmp_path / "out" / "runs.csv").open() as handle:
+        assert len(list(csv.DictReader(handle))) == 9
+    assert [p.name for p in written["markdown"]] == ["results_sentiment.md"]
+    assert {p.name for p in written["figures"]} == {
+        "heatmap_sentiment_fine_tune.png",
+        "strategies_sentiment.png",
+    }
+    assert all(p.stat().st_size > 1000 and p.read_bytes()[:4] == b"\x89PNG" for p in written["figures"])
+
+
+def test_cli_fails_clearly_on_a_folder_without_runs(tmp_path: Path, capsys) -> None:
+    assert main(["results", str(tmp_path)]) == 2
+    assert "No results.json" in capsys.readouterr().err
+
+
+def test_collect_refuses_a_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        collect_runs(tmp_path / "nope")
+
+
+def test_the_notebook_builds_the_report_headless(tmp_path: Path, monkeypatch) -> None:
+    """Run the notebook's code cells (IPython display stubbed) on a small sweep written here."""
+    import sys
+    import types
+
+    from nlp_transfer.config import PROJECT_ROOT
+
+    for i, (s, t) in enumerate([("books", "dvd"), ("dvd", "books"), ("books", "books")]):
+        write_run(tmp_path / "sweep", str(i), "dann", s, t, 0.7 + 0.05 * i)
+    shown: list[object] = []
+    display = types.ModuleType("IPython.display")
+    display.display = shown.append
+    display.Markdown = lambda text: ("markdown", text)
+    display.Image = lambda filename: ("image", filename)
+    monkeypatch.setitem(sys.modules, "IPython", types.ModuleType("IPython"))
+    monkeypatch.setitem(sys.modules, "IPython.display", display)
+    monkeypatch.setenv("NLP_TRANSFER_SWEEP", str(tmp_path / "sweep"))
+    monkeypatch.setenv("NLP_TRANSFER_REPORT", str(tmp_path / "report"))
+
+    notebook = json.loads((PROJECT_ROOT / "notebooks" / "compare_strategies.ipynb").read_text())
+    namespace: dict = {}
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            exec("".join(cell["source"]), namespace)  # noqa: S102 - the project's own notebook
+    kinds = [item[0] for item in shown]
+    assert kinds.count("markdown") == 1 and kinds.count("image") == 2  # one heatmap + the bar chart
+    assert "0.7500" in shown[0][1] and "0.8000" in shown[0][1]

@@ -1,0 +1,97 @@
+"""Multiruns as a user runs them: `python train.py -m ...`, then `python -m nlp_transfer.results`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nlp_transfer.config import PROJECT_ROOT
+from tests.results.test_tables import table_rows
+from tests.wandb_offline import history_rows, run_info
+
+DOMAINS = ["books", "dvd", "electronics", "kitchen"]
+
+
+def run(args: list[str], cwd: Path, timeout: int = 1200) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("WANDB_API_KEY", "WANDB_MODE")}
+    env["HF_HUB_OFFLINE"] = "1"
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def sweep(tmp_path: Path, *overrides: str) -> tuple[subprocess.CompletedProcess, Path]:
+    sweep_dir = tmp_path / "sweep"
+    result = run(
+        [str(PROJECT_ROOT / "train.py"), "-m", "backbone=tiny", "debug=smoke", f"hydra.sweep.dir={sweep_dir}",
+         f"paths.cache_dir={tmp_path / 'cache'}", *overrides],
+        cwd=tmp_path,
+    )  # fmt: skip
+    return result, sweep_dir
+
+
+@pytest.mark.slow
+def test_amazon_grid_of_two_strategies_becomes_the_table(tmp_path: Path) -> None:
+    result, sweep_dir = sweep(tmp_path, "experiment=amazon_grid", "strategy=fine_tune,dann", "logger=none")
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [json.loads(p.read_text()) for p in sweep_dir.glob("*/results.json")]
+    assert len(records) == 2 * 16 and all(r["status"] == "ok" for r in records)
+
+    report = run(["-m", "nlp_transfer.results", str(sweep_dir)], cwd=tmp_path, timeout=120)
+    assert report.returncode == 0, report.stderr
+    table = table_rows((sweep_dir / "results_sentiment.md").read_text())
+    cross, diagonal = table[:3], table[3:]
+    pairs = [(s, t) for s in DOMAINS for t in DOMAINS if s != t]
+    assert cross[0] == ["strategy", *[f"{s} → {t}" for s, t in pairs], "average"]
+    assert diagonal[0] == ["strategy", *DOMAINS, "average", "gap"]
+    score = {(r["config"]["strategy"], r["config"]["source"], r["config"]["target"]): r for r in records}
+    for row in cross[1:]:
+        strategy, cells = row[0], row[1:-1]
+        assert len(cells) == 12
+        for (s, t), cell in zip(pairs, cells, strict=True):
+            assert cell == f"{score[(strategy, s, t)]['metrics']['target/test/acc']:.4f}"
+    for row in diagonal[1:]:
+        for domain, cell in zip(DOMAINS, row[1:5], strict=True):
+            assert cell == f"{score[(row[0], domain, domain)]['metrics']['target/test/acc']:.4f}"
+    assert {p.name for p in sweep_dir.glob("*.png")} == {
+        "heatmap_sentiment_fine_tune.png", "heatmap_sentiment_dann.png", "strategies_sentiment.png"
+    }  # fmt: skip
+    assert len((sweep_dir / "runs.csv").read_text().splitlines()) == 33
+
+
+@pytest.mark.slow
+def test_a_failing_job_does_not_stop_the_sweep_and_each_job_has_its_own_wandb_run(tmp_path: Path) -> None:
+    result, sweep_dir = sweep(
+        tmp_path, "strategy=fine_tune,dann", "domain.target=kitchen,nowhere", "logger=wandb"
+    )
+    assert result.returncode == 1, "a sweep with a failed job must exit non-zero"
+    assert "2 job(s) of the sweep failed" in result.stderr
+    records = {p.parent.name: json.loads(p.read_text()) for p in sweep_dir.glob("*/results.json")}
+    assert len(records) == 4
+    assert sorted(r["status"] for r in records.values()) == ["failed", "failed", "ok", "ok"]
+
+    for name, record in records.items():
+        run_files = list((sweep_dir / name / "wandb").glob("offline-run-*/run-*.wandb"))
+        if record["status"] != "ok":
+            assert "Unknown target domain 'nowhere'" in record["error"]
+            continue
+        assert len(run_files) == 1, f"{name}: expected its own W&B run"
+        info = run_info(run_files[0])
+        assert info["group"] == "sweep-sweep"
+        assert info["job_type"] == record["config"]["strategy"]
+        swept = {k: info["config"][k] for k in ("backbone", "strategy", "source", "target")}
+        assert swept == {"backbone": "tiny", "strategy": record["config"]["strategy"], "source": "books",
+                         "target": "kitchen"}  # fmt: skip
+        logged = {k: v for row in history_rows(run_files[0]) for k, v in row.items()}
+        assert logged["target/test/acc"] == pytest.approx(record["metrics"]["target/test/acc"])
+
+    report = run(["-m", "nlp_transfer.results", str(sweep_dir), "--no-plots"], cwd=tmp_path, timeout=120)
+    table = table_rows((sweep_dir / "results_sentiment.md").read_text())
+    assert table[0] == ["strategy", "books → kitchen", "books → nowhere", "average"]
+    assert [row[2] for row in table[1:3]] == ["failed", "failed"]
+    assert report.returncode == 0
