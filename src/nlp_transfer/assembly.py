@@ -58,3 +58,22 @@ def build_callbacks(cfg: DictConfig) -> list[Any]:
 def build_loggers(cfg: DictConfig) -> list[Any]:
     """Every logger under `cfg.logger` (an empty group means none)."""
     return [instantiate(node) for node in (cfg.get("logger") or {}).values()]
+
+
+def scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """The one-number entries of Lightning's `callback_metrics`, as floats, sorted by name."""
+    return {k: float(v) for k, v in sorted(metrics.items()) if getattr(v, "numel", lambda: 1)() == 1}
+
+
+def evaluate_checkpoint(
+    trainer: Any, model: Any, datamodule: Any, ckpt: str | None, verbose: bool = True
+) -> dict:
+    """Validate and test one checkpoint (`"best"`, a path, or None for the weights in memory).
+
+    Doing both on the same checkpoint means every reported number belongs to the same weights.
+    """
+    metrics: dict[str, float] = {}
+    for evaluate in (trainer.validate, trainer.test):
+        evaluate(model, datamodule=datamodule, ckpt_path=ckpt, verbose=verbose and evaluate == trainer.test)
+        metrics.update(scalar_metrics(trainer.callback_metrics))
+    return metrics

@@ -48,7 +48,7 @@ def run_target_finetune(cfg: DictConfig, encoder: Any, output_dir: str) -> dict[
     import pytorch_lightning as pl
     from pytorch_lightning.callbacks import ModelCheckpoint
 
-    from nlp_transfer.assembly import instantiate
+    from nlp_transfer.assembly import evaluate_checkpoint, instantiate
     from nlp_transfer.callbacks.nan_guard import NanLossGuard
 
     phase = cfg.target_finetune
@@ -77,10 +77,7 @@ def run_target_finetune(cfg: DictConfig, encoder: Any, output_dir: str) -> dict[
     trainer: pl.Trainer = instantiate(trainer_cfg, callbacks=[checkpoint, NanLossGuard()], logger=False)
     trainer.fit(model, datamodule=datamodule)
     ckpt = "best" if checkpoint.best_model_path else None
-    metrics: dict[str, float] = {}
-    for evaluate in (trainer.validate, trainer.test):
-        evaluate(model, datamodule=datamodule, ckpt_path=ckpt, verbose=False)
-        metrics |= {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+    metrics = evaluate_checkpoint(trainer, model, datamodule, ckpt, verbose=False)
     return {
         "target_labels_used": True,
         "label_space": phase.label_space,

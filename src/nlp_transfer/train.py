@@ -31,10 +31,6 @@ def _choices() -> dict[str, Any]:
     return {k: v for k, v in HydraConfig.get().runtime.choices.items() if not k.startswith("hydra/")}
 
 
-def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in sorted(metrics.items()) if getattr(v, "numel", lambda: 1)() == 1}
-
-
 def _throughput(callbacks: list[Any]) -> dict[str, Any]:
     from nlp_transfer.callbacks.throughput import ThroughputMonitor
 
@@ -66,7 +62,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         import pytorch_lightning as pl
         from hydra.utils import instantiate
 
-        from nlp_transfer.assembly import build_callbacks, build_data_and_model, build_loggers
+        from nlp_transfer.assembly import (
+            build_callbacks,
+            build_data_and_model,
+            build_loggers,
+            evaluate_checkpoint,
+        )
 
         pl.seed_everything(cfg.seed, workers=True)
         log.info(
@@ -86,15 +87,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         fit_seconds = time.perf_counter() - fit_started
 
-        # Metrics of the checkpoint chosen on source validation (`optimized_metric`, never a target
-        # label): validate and test that checkpoint, so every reported number belongs to the same weights.
-        checkpoint = trainer.checkpoint_callback
-        best_path = getattr(checkpoint, "best_model_path", "") or None
-        ckpt = "best" if best_path else None
-        metrics = {}
-        for evaluate in (trainer.validate, trainer.test):
-            evaluate(model, datamodule=datamodule, ckpt_path=ckpt, verbose=evaluate is trainer.test)
-            metrics.update(_scalar_metrics(trainer.callback_metrics))
+        # Metrics of the checkpoint chosen on source validation (`optimized_metric`, never a target label)
+        best_path = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
+        metrics = evaluate_checkpoint(trainer, model, datamodule, "best" if best_path else None)
 
         if cfg.get("target_finetune"):
             from nlp_transfer.target_finetune import run_target_finetune
