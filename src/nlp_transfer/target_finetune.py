@@ -71,7 +71,7 @@ def run_target_finetune(cfg: DictConfig, encoder: Any, output_dir: str) -> dict[
     )  # fmt: skip
     checkpoint = ModelCheckpoint(
         dirpath=f"{output_dir}/checkpoints/target_finetune", filename="best-epoch{epoch:02d}-step{step}",
-        auto_insert_metric_name=False, monitor=cfg.optimized_metric, mode="max", save_top_k=1,
+        auto_insert_metric_name=False, monitor=cfg.task.selection_metric, mode="max", save_top_k=1,
     )  # fmt: skip
     trainer_cfg = OmegaConf.merge(cfg.trainer, phase.trainer, {"default_root_dir": output_dir})
     trainer: pl.Trainer = instantiate(trainer_cfg, callbacks=[checkpoint, NanLossGuard()], logger=False)

@@ -53,6 +53,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "source": cfg.domain.source,
             "target": cfg.domain.target,
             "seed": cfg.seed,
+            "oracle": bool(cfg.get("oracle", False)),
             "resolved": OmegaConf.to_container(cfg, resolve=True),
         },
         "env": environment(PROJECT_ROOT),
@@ -69,6 +70,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             evaluate_checkpoint,
         )
 
+        if str(cfg.optimized_metric).startswith("target/") and not cfg.get("oracle", False):
+            raise ValueError(
+                f"optimized_metric={cfg.optimized_metric} would choose hyperparameters on "
+                f"target labels. Use a source or label-free metric, or mark the run as an upper bound with "
+                f"oracle=true."
+            )
         pl.seed_everything(cfg.seed, workers=True)
         log.info(
             "Building %s on %s: %s → %s",
@@ -87,7 +94,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         fit_seconds = time.perf_counter() - fit_started
 
-        # Metrics of the checkpoint chosen on source validation (`optimized_metric`, never a target label)
+        # Metrics of the checkpoint chosen on source validation (task.selection_metric, never a target label)
         best_path = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
         metrics = evaluate_checkpoint(trainer, model, datamodule, "best" if best_path else None)
 
@@ -101,9 +108,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             status="ok",
             metrics=metrics,
             selection={
-                "validator": cfg.optimized_metric,
+                "validator": cfg.task.selection_metric,
                 "checkpoint": best_path,
-                "score": metrics.get(cfg.optimized_metric),
+                "score": metrics.get(cfg.task.selection_metric),
+                "objective": cfg.optimized_metric,
             },
             data={"checksums": datamodule.checksums},
             cost={
