@@ -37,16 +37,16 @@ class ClassificationDataModule(TransferDataModule):
         self.truncation = truncation
         self.head_fraction = head_fraction
 
-    def _load(self, path: Path, domain: str, with_labels: bool, limit: int | None) -> TokenizedDataset:
+    def _load(
+        self, path: Path, domain: str, with_labels: bool, limit: int | None
+    ) -> tuple[TokenizedDataset, set[str] | None]:
         texts, labels = read_classification_split(path, with_labels=with_labels)
         tokens = cached_tokenize(
             path, texts, self.tokenizer, self.max_length, self.cache_dir, self.truncation, self.head_fraction
         )
-        ids = None
-        if labels is not None:
-            ids = self.label_space.encode(labels, where=str(path), domain=domain)
-            self._record_labels({self.label_space.names[i] for i in set(ids)})
+        ids = None if labels is None else self.label_space.encode(labels, where=str(path), domain=domain)
+        present = None if ids is None else {self.label_space.names[i] for i in set(ids)}
         if limit is not None:
             tokens = tokens.head(limit)
             ids = None if ids is None else ids[:limit]
-        return TokenizedDataset(tokens, ids)
+        return TokenizedDataset(tokens, ids), present

@@ -92,11 +92,14 @@ class TokenClassificationDataModule(TransferDataModule):
         )
         self.cut_words: dict[str, int] = {}
 
-    def _load(self, path: Path, domain: str, with_labels: bool, limit: int | None) -> TokenizedDataset:
+    def _load(
+        self, path: Path, domain: str, with_labels: bool, limit: int | None
+    ) -> tuple[TokenizedDataset, set[str] | None]:
         sentences, tags = read_token_split(path, with_labels=with_labels)
+        present = None
         if tags is not None:  # entity types present in the whole file, after the domain's type map
             mapped = {self.label_space.map(tag, domain) for sentence in tags for tag in sentence}
-            self._record_labels({tag[2:] for tag in mapped if tag != "O"})
+            present = {tag[2:] for tag in mapped if tag != "O"}
         if limit is not None:
             sentences = sentences[:limit]
             tags = None if tags is None else tags[:limit]
@@ -124,4 +127,4 @@ class TokenClassificationDataModule(TransferDataModule):
             log.warning("%s: %d words lie past max_length=%d and are not scored", path, cut, self.max_length)
         tokens = TokenizedTexts(arrays["ids"], arrays["offsets"])
         labels = TokenizedTexts(arrays["labels"], arrays["offsets"]) if "labels" in arrays else None
-        return TokenizedDataset(tokens, labels)
+        return TokenizedDataset(tokens, labels), present

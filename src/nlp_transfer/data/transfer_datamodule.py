@@ -94,7 +94,7 @@ class TransferDataModule(pl.LightningDataModule):
         self.collator = PaddingCollator(tokenizer.pad_token_id)
         self.datasets: dict[str, TokenizedDataset] = {}
         self.checksums: dict[str, str] = {}
-        #: dataset key → the (shared) label names that occur in its whole file; filled by `_load`
+        #: dataset key → the (shared) label names that occur in its whole file; filled by `setup`
         self.labels_present: dict[str, set[str]] = {}
         self._check_files()
 
@@ -123,8 +123,10 @@ class TransferDataModule(pl.LightningDataModule):
         for domain, split in self._files().values():
             split_path(self.data_dir, domain, split)
 
-    def _load(self, path: Path, domain: str, with_labels: bool, limit: int | None) -> TokenizedDataset:
-        """One split file → dataset; a labeled load records its label names in `labels_present[key]`."""
+    def _load(
+        self, path: Path, domain: str, with_labels: bool, limit: int | None
+    ) -> tuple[TokenizedDataset, set[str] | None]:
+        """One split file → (dataset, the label names in the whole file, or None when unlabeled)."""
         raise NotImplementedError
 
     def setup(self, stage: str | None = None) -> None:
@@ -134,12 +136,11 @@ class TransferDataModule(pl.LightningDataModule):
             path = split_path(self.data_dir, domain, split)
             self.checksums[f"{domain}/{split}"] = file_checksum(path)
             limit = self.max_train_examples if split == "train" else self.max_eval_examples
-            self._loading = key
-            self.datasets[key] = self._load(path, domain, with_labels=key != "target_unlabeled", limit=limit)
+            dataset, labels = self._load(path, domain, with_labels=key != "target_unlabeled", limit=limit)
+            self.datasets[key] = dataset
+            if labels is not None:
+                self.labels_present[key] = labels
         self._check_label_sets()
-
-    def _record_labels(self, names: set[str]) -> None:
-        self.labels_present[self._loading] = names
 
     def _check_label_sets(self) -> None:
         """The target may not hold labels the source never shows: that is a label-set mismatch."""
