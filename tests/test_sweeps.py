@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -40,7 +41,8 @@ def test_amazon_grid_of_two_strategies_becomes_the_table(tmp_path: Path) -> None
     result, sweep_dir = sweep(tmp_path, "experiment=amazon_grid", "strategy=fine_tune,dann", "logger=none")
     assert result.returncode == 0, result.stderr[-3000:]
     records = [json.loads(p.read_text()) for p in sweep_dir.glob("*/results.json")]
-    assert len(records) == 2 * 16 and all(r["status"] == "ok" for r in records)
+    # fine_tune never sees target data: the transfer_grid sweeper trains it once per source
+    assert len(records) == 4 + 16 and all(r["status"] == "ok" for r in records)
 
     report = run(["-m", "nlp_transfer.results", str(sweep_dir)], cwd=tmp_path, timeout=120)
     assert report.returncode == 0, report.stderr
@@ -49,15 +51,22 @@ def test_amazon_grid_of_two_strategies_becomes_the_table(tmp_path: Path) -> None
     pairs = [(s, t) for s in DOMAINS for t in DOMAINS if s != t]
     assert cross[0] == ["strategy", *[f"{s} → {t}" for s, t in pairs], "average"]
     assert diagonal[0] == ["strategy", *DOMAINS, "average", "gap"]
-    score = {(r["config"]["strategy"], r["config"]["source"], r["config"]["target"]): r for r in records}
+    score = {}
+    for r in records:
+        strategy, source = r["config"]["strategy"], r["config"]["source"]
+        if r["config"]["evaluate_on"] == "all_domains":
+            score |= {(strategy, source, d): r["metrics"][f"domains/{d}/test/acc"] for d in DOMAINS}
+        else:
+            score[(strategy, source, r["config"]["target"])] = r["metrics"]["target/test/acc"]
+    assert {s for s, _, _ in score} == {"fine_tune", "dann"} and len(score) == 32
     for row in cross[1:]:
         strategy, cells = row[0], row[1:-1]
         assert len(cells) == 12
         for (s, t), cell in zip(pairs, cells, strict=True):
-            assert cell == f"{score[(strategy, s, t)]['metrics']['target/test/acc']:.4f}"
+            assert cell == f"{score[(strategy, s, t)]:.4f}"
     for row in diagonal[1:]:
         for domain, cell in zip(DOMAINS, row[1:5], strict=True):
-            assert cell == f"{score[(row[0], domain, domain)]['metrics']['target/test/acc']:.4f}"
+            assert cell == f"{score[(row[0], domain, domain)]:.4f}"
     assert {p.name for p in sweep_dir.glob("*.png")} == {
         "heatmap_sentiment_fine_tune.png", "heatmap_sentiment_dann.png", "strategies_sentiment.png"
     }  # fmt: skip
@@ -95,3 +104,28 @@ def test_a_failing_job_does_not_stop_the_sweep_and_each_job_has_its_own_wandb_ru
     assert table[0] == ["strategy", "books → kitchen", "books → nowhere", "average"]
     assert [row[2] for row in table[1:3]] == ["failed", "failed"]
     assert report.returncode == 0
+
+
+@pytest.mark.slow  # 4 smoke trainings in a subprocess: about 50 s of CPU
+def test_a_source_only_grid_trains_once_per_source_and_fills_all_sixteen_cells(tmp_path: Path) -> None:
+    result, sweep_dir = sweep(tmp_path, "experiment=amazon_grid", "strategy=fine_tune", "logger=none")
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = {p.parent: json.loads(p.read_text()) for p in sweep_dir.glob("*/results.json")}
+    assert len(records) == 4, "one training per source, not one per pair"
+    assert sorted(r["config"]["source"] for r in records.values()) == DOMAINS
+    assert all(r["status"] == "ok" and r["config"]["evaluate_on"] == "all_domains" for r in records.values())
+
+    report = run(["-m", "nlp_transfer.results", str(sweep_dir), "--no-plots"], cwd=tmp_path, timeout=120)
+    assert report.returncode == 0, report.stderr
+    table = table_rows((sweep_dir / "results_sentiment.md").read_text())
+    cross, diagonal = table[:2], table[2:]
+    pairs = [(s, t) for s in DOMAINS for t in DOMAINS if s != t]
+    assert cross[0] == ["strategy", *[f"{s} → {t}" for s, t in pairs], "average"]
+    by_source = {r["config"]["source"]: r["metrics"] for r in records.values()}
+    expected = [f"{by_source[s][f'domains/{t}/test/acc']:.4f}" for s, t in pairs]
+    assert cross[1][0] == "fine_tune" and cross[1][1:-1] == expected
+    assert diagonal[1][1:5] == [f"{by_source[d][f'domains/{d}/test/acc']:.4f}" for d in DOMAINS]
+    with (sweep_dir / "runs.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 16
+    assert {row["evaluated_from"] for row in rows} == {str(path) for path in records}

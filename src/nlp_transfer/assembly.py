@@ -35,24 +35,63 @@ def build_data_and_model(cfg: DictConfig) -> tuple[Any, Any]:
     from hydra.utils import get_class
 
     strategy_class = get_class(cfg.strategy._target_)
+    domains = test_domains(cfg, strategy_class)
     tokenizer = instantiate(cfg.backbone.tokenizer)
     datamodule = instantiate(
-        cfg.task, tokenizer=tokenizer, with_target_unlabeled=strategy_class.uses_target_data
-    )
+        cfg.task, tokenizer=tokenizer, with_target_unlabeled=strategy_class.uses_target_data,
+        test_domains=domains,
+    )  # fmt: skip
     datamodule.setup("fit")  # read, check and tokenize every split now: bad data fails before the model loads
     encoder = instantiate(cfg.backbone.encoder)
+    extra: dict[str, Any] = {}
+    if getattr(strategy_class, "needs_vocabulary", False):  # e.g. UDALM's masking: ids, not a tokenizer
+        from nlp_transfer.models.masking import masking_vocabulary
+
+        extra["vocabulary"] = masking_vocabulary(tokenizer)
     model = instantiate(
         cfg.strategy,
         encoder=encoder,
         label_names=datamodule.label_names,
         level=datamodule.level,
         _convert_="all",
+        **extra,
     )
     return datamodule, model
 
 
+def test_domains(cfg: DictConfig, strategy_class: type) -> list[str] | None:
+    """None to test the pair, or every domain of the task for `evaluate_on=all_domains`.
+
+    Testing one model on every domain is only sound when nothing target-specific shaped it: the strategy
+    never reads target data and the checkpoint is chosen on source validation.
+    """
+    from nlp_transfer.results.domain_metrics import EVALUATE_ON, all_domains_of
+
+    evaluate_on = cfg.get("evaluate_on", "pair")
+    if evaluate_on not in EVALUATE_ON:
+        raise ValueError(f"evaluate_on must be one of {EVALUATE_ON}, got {evaluate_on!r}")
+    if evaluate_on == "pair":
+        return None
+    if strategy_class.uses_target_data:
+        raise ValueError(
+            f"evaluate_on=all_domains: strategy {strategy_class.__name__} trains on unlabeled "
+            f"{cfg.task.target!r} text, so its model depends on the target and cannot stand for the other "
+            f"domains. Use evaluate_on=pair (one job per source → target pair) for it."
+        )
+    if not str(cfg.task.selection_metric).startswith("source/"):
+        raise ValueError(
+            f"evaluate_on=all_domains needs a checkpoint chosen on source data; task.selection_metric is "
+            f"{cfg.task.selection_metric!r}. Use evaluate_on=pair."
+        )
+    return all_domains_of(cfg.task.domains, cfg.task.source, cfg.task.target)
+
+
 def build_callbacks(cfg: DictConfig) -> list[Any]:
-    return [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
+    """The `callbacks` group's callbacks, then the label-free validators of `selection` (if on)."""
+    callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
+    if cfg.get("selection"):  # selection=none composes to an empty node
+        callbacks.append(instantiate(cfg.selection, _convert_="all"))
+    return callbacks
 
 
 def build_loggers(cfg: DictConfig) -> list[Any]:
@@ -76,4 +115,8 @@ def evaluate_checkpoint(
     for evaluate in (trainer.validate, trainer.test):
         evaluate(model, datamodule=datamodule, ckpt_path=ckpt, verbose=verbose and evaluate == trainer.test)
         metrics.update(scalar_metrics(trainer.callback_metrics))
+    if getattr(datamodule, "test_domains", None) is not None:  # evaluate_on=all_domains: name the pair too
+        from nlp_transfer.results.domain_metrics import with_pair_names
+
+        metrics = dict(sorted(with_pair_names(metrics, datamodule.source, datamodule.target).items()))
     return metrics

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from nlp_transfer.config import CONFIG_DIR, PROJECT_ROOT, register_resolvers
 from nlp_transfer.results.record import environment, write_results
+from nlp_transfer.resume import describe_checkpoint, finished_record, resume_checkpoint
 
 log = logging.getLogger(__name__)
 register_resolvers()
@@ -38,10 +39,20 @@ def _throughput(callbacks: list[Any]) -> dict[str, Any]:
     return monitors[0].summary() if monitors else {}
 
 
+def _validator_selection(callbacks: list[Any]) -> dict[str, Any]:
+    """Label-free validators' picks, the oracle and the per-point table (selection=default), else {}."""
+    from nlp_transfer.callbacks.validator_selection import ValidatorSelection
+
+    selectors = [c for c in callbacks if isinstance(c, ValidatorSelection)]
+    return selectors[0].summary() if selectors else {}
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run one job from a composed config and return its results record (also written to disk)."""
     started = time.perf_counter()
     output_dir = Path(cfg.paths.output_dir)
+    if (finished := finished_record(output_dir, force=bool(cfg.get("force", False)))) is not None:
+        return finished  # a rerun or requeue of a finished job never retrains it (nlp_transfer.resume)
     choices = _choices()
     record: dict[str, Any] = {
         "status": "running",
@@ -54,6 +65,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "target": cfg.domain.target,
             "seed": cfg.seed,
             "oracle": bool(cfg.get("oracle", False)),
+            "evaluate_on": cfg.get("evaluate_on", "pair"),
             "resolved": OmegaConf.to_container(cfg, resolve=True),
         },
         "env": environment(PROJECT_ROOT),
@@ -91,7 +103,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
         fit_started = time.perf_counter()
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        if resume_from := resume_checkpoint(cfg, output_dir):  # ckpt_path=…, else the run dir's last.ckpt
+            record["resumed_from"] = describe_checkpoint(resume_from)
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
         fit_seconds = time.perf_counter() - fit_started
 
         # Metrics of the checkpoint chosen on source validation (task.selection_metric, never a target label)
@@ -112,6 +126,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 "checkpoint": best_path,
                 "score": metrics.get(cfg.task.selection_metric),
                 "objective": cfg.optimized_metric,
+                **_validator_selection(callbacks),
             },
             data={"checksums": datamodule.checksums},
             cost={
@@ -130,7 +145,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         record.setdefault("cost", {})
         record["cost"]["wall_seconds"] = round(time.perf_counter() - started, 2)
         record["cost"]["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-        write_results(output_dir, record)
+        from nlp_transfer.distributed import global_rank
+
+        if global_rank() == 0:  # under DDP every rank runs train(); one results.json
+            write_results(output_dir, record)
         from nlp_transfer.tracking import finish_wandb
 
         finish_wandb(exit_code)

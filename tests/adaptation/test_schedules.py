@@ -28,3 +28,14 @@ def test_schedule_is_monotone_and_clipped() -> None:
     assert values == sorted(values)
     assert ganin_lambda(-1.0) == 0.0
     assert ganin_lambda(5.0) == ganin_lambda(1.0)
+
+
+def test_warmup_factors_and_an_unknown_name() -> None:
+    from nlp_transfer.adaptation.schedules import warmup_factor
+
+    assert warmup_factor(0.3, "constant") == 1.0
+    assert warmup_factor(0.3, "linear") == pytest.approx(0.3)
+    assert warmup_factor(0.3, "ganin", gamma=10.0) == pytest.approx(ganin_lambda(0.3))
+    assert warmup_factor(0.0, "ganin") == 0.0 and warmup_factor(2.0, "linear") == 1.0
+    with pytest.raises(ValueError, match="ganin"):
+        warmup_factor(0.5, "cosine")

@@ -71,7 +71,9 @@ def test_fine_tune_trains_with_dropout_active_although_from_pretrained_returns_e
     def spy(batch, batch_idx):
         dropouts = [m for m in model.encoder.modules() if isinstance(m, nn.Dropout)]
         assert dropouts, "expected dropout layers in the encoder"
-        seen.append(all(m.training for m in dropouts) and model.encoder.training)
+        with torch.no_grad():  # dropout at work: the same batch encodes differently twice
+            stochastic = not torch.equal(model.features(batch["source"]), model.features(batch["source"]))
+        seen.append(all(m.training for m in dropouts) and model.encoder.training and stochastic)
         return original(batch, batch_idx)
 
     model.training_step = spy
@@ -85,12 +87,15 @@ def test_feature_extraction_keeps_the_frozen_encoder_in_eval_mode(tmp_path) -> N
     original = model.training_step
 
     def spy(batch, batch_idx):
-        seen.append((model.encoder.training, model.head.training))
+        with torch.no_grad():  # frozen and in eval mode: the same batch encodes identically twice
+            deterministic = torch.equal(model.features(batch["source"]), model.features(batch["source"]))
+        frozen = not any(p.requires_grad for p in model.encoder.parameters())
+        seen.append((model.encoder.training, model.head.training, deterministic and frozen))
         return original(batch, batch_idx)
 
     model.training_step = spy
     fit(model, datamodule, steps=2)
-    assert seen == [(False, True), (False, True)]
+    assert seen == [(False, True, True), (False, True, True)]
 
 
 def test_dann_training_batches_never_carry_target_labels(tmp_path) -> None:

@@ -6,7 +6,6 @@ this callback then exits with status 1 if any job failed, so scripts and CI stil
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
@@ -15,22 +14,21 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from nlp_transfer.results.record import RESULTS_FILE
+from nlp_transfer.results.run_files import iter_run_files
 
 log = logging.getLogger(__name__)
 
 
 def failed_runs(sweep_dir: Path) -> list[tuple[Path, str]]:
-    """(run folder, error) for every job below `sweep_dir` whose results.json says it failed."""
+    """(run folder, error) for every job below `sweep_dir` whose results.json is unreadable or not `ok`."""
+    if not sweep_dir.is_dir():  # a sweep that launched nothing
+        return []
     failed = []
-    for path in sorted(sweep_dir.rglob(RESULTS_FILE)):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
-            failed.append((path.parent, f"unreadable results.json: {err}"))
-            continue
-        if record.get("status") != "ok":
-            failed.append((path.parent, str(record.get("error", record.get("status")))))
+    for run in iter_run_files(sweep_dir):
+        if run.record is None:
+            failed.append((run.run_dir, str(run.problem)))
+        elif run.record.get("status") != "ok":
+            failed.append((run.run_dir, str(run.record.get("error", run.record.get("status")))))
     return failed
 
 

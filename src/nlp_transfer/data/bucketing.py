@@ -1,9 +1,15 @@
-"""Length-grouped batching for training: batches of similar length, so dynamic padding pays off.
+"""Shuffling for training that a resumed run repeats exactly, and length-grouped batching.
 
-With random batches nearly every batch holds one long text, and padding to it wastes most of the
-compute on long-tailed data such as Amazon reviews. Here the indices are shuffled, cut into pools of
-`pool_batches` batches, each pool is sorted by length and cut into batches, and the batches are
-shuffled again: batches are homogeneous in length while their order and composition stay random.
+Length grouping: with random batches nearly every batch holds one long text, and padding to it
+wastes most of the compute on long-tailed data such as Amazon reviews. Here the indices are
+shuffled, cut into pools of `pool_batches` batches, each pool is sorted by length and cut into
+batches, and the batches are shuffled again: batches are homogeneous in length while their order
+and composition stay random.
+
+Resumable order: every pass over the data draws from its own generator seeded by (seed, epoch,
+pass within the epoch), never from the global RNG. Lightning calls `set_epoch` on
+`batch_sampler.sampler` each epoch, and a run resumed at epoch k builds its sampler with
+`epoch=k`, so it sees the same batches the uninterrupted run would have seen.
 """
 
 from __future__ import annotations
@@ -13,12 +19,51 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch.utils.data import Sampler
 
+_EPOCH_STRIDE = 1_000_003  # primes keep (seed, epoch, pass) triples from colliding for realistic sizes
+_PASS_STRIDE = 7_919
+
+
+class EpochShuffle(Sampler[int]):
+    """A fresh random permutation per pass, determined by (seed, epoch, pass) alone.
+
+    A pass is one iteration; loaders cycled within an epoch (the shorter side of a source/target
+    pair) make several passes per epoch, each with its own order.
+    """
+
+    def __init__(self, size: int, seed: int | None = None, epoch: int = 0) -> None:
+        self.size = size
+        self.seed = torch.initial_seed() if seed is None else seed
+        self.epoch = epoch
+        self.passes = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by Lightning at each epoch start; a repeated call for the same epoch changes nothing."""
+        if epoch != self.epoch:
+            self.epoch, self.passes = epoch, 0
+
+    def next_generator(self) -> torch.Generator:
+        """The generator of the next pass (advances the pass counter)."""
+        seed = (self.seed + _EPOCH_STRIDE * self.epoch + _PASS_STRIDE * self.passes) % (2**63)
+        self.passes += 1
+        return torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[int]:
+        yield from torch.randperm(self.size, generator=self.next_generator()).tolist()
+
 
 class LengthGroupedBatchSampler(Sampler[list[int]]):
-    """Random batches of similar lengths; a new order every epoch, reproducible from the seed."""
+    """Random batches of similar lengths; a new order every pass, reproducible from seed and epoch."""
 
     def __init__(
-        self, lengths: Sequence[int], batch_size: int, pool_batches: int = 50, seed: int | None = None
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        pool_batches: int = 50,
+        seed: int | None = None,
+        epoch: int = 0,
     ) -> None:
         if batch_size <= 0 or pool_batches <= 0:
             raise ValueError(
@@ -27,15 +72,18 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
         self.lengths = torch.as_tensor(list(lengths))
         self.batch_size = batch_size
         self.pool_size = batch_size * pool_batches
-        self.seed = torch.initial_seed() if seed is None else seed
-        self.epoch = 0
+        # named `sampler` so that Lightning's per-epoch `set_epoch` reaches it
+        self.sampler = EpochShuffle(len(self.lengths), seed, epoch)
+
+    @property
+    def seed(self) -> int:
+        return self.sampler.seed
 
     def __len__(self) -> int:
         return (len(self.lengths) + self.batch_size - 1) // self.batch_size
 
     def __iter__(self) -> Iterator[list[int]]:
-        generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        self.epoch += 1
+        generator = self.sampler.next_generator()
         order = torch.randperm(len(self.lengths), generator=generator)
         batches: list[list[int]] = []
         for start in range(0, len(order), self.pool_size):

@@ -5,7 +5,8 @@ It offers what a transfer strategy may use and nothing more:
 * labeled **source** train and validation,
 * **unlabeled target** train (only when `with_target_unlabeled` is set, for adaptation): built
   without labels, so target labels cannot reach a training step,
-* labeled evaluation on source test and target test (in that order).
+* labeled evaluation on source test and target test (in that order), or on the test split of each
+  of `test_domains` (for `evaluate_on=all_domains`: a model that never saw the target, tested everywhere).
 
 It never knows which strategy consumes it; `train.py` tells it whether target text is wanted.
 Subclasses say how one split file becomes a dataset (`_load`) and which labels exist.
@@ -18,14 +19,16 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.utilities import CombinedLoader
 from torch.utils.data import DataLoader
 
-from nlp_transfer.data.bucketing import LengthGroupedBatchSampler
+from nlp_transfer.data.bucketing import EpochShuffle, LengthGroupedBatchSampler
 from nlp_transfer.data.collate import PaddingCollator, TokenizedDataset
 from nlp_transfer.data.errors import DataError
 from nlp_transfer.data.jsonl import file_checksum, split_path
 from nlp_transfer.data.label_space import LabelSpace
+from nlp_transfer.results.domain_metrics import domain_test_split
 
 
 def discover_domains(data_dir: Path) -> list[str]:
@@ -60,6 +63,7 @@ class TransferDataModule(pl.LightningDataModule):
         max_eval_examples: int | None = None,
         selection_metric: str = "source/val/acc",
         length_grouping: bool = True,
+        test_domains: list[str] | None = None,
     ) -> None:
         super().__init__()
         data_dir = os.path.normpath(os.path.expanduser(data_dir))
@@ -71,6 +75,9 @@ class TransferDataModule(pl.LightningDataModule):
                     f"(e.g. `domain.{role}={domains[0]}`), or add a folder {Path(data_dir) / domain}/ "
                     f"with train/validation/test.jsonl."
                 )
+        unknown = [d for d in test_domains or () if d not in domains]
+        if unknown:
+            raise DataError(f"test_domains {unknown} are not domains of task {name!r}; choose from {domains}")
         for limit in (max_train_examples, max_eval_examples):
             if limit is not None and limit <= 0:
                 raise DataError(f"Example limits must be positive, got {limit}")
@@ -91,6 +98,7 @@ class TransferDataModule(pl.LightningDataModule):
         self.max_eval_examples = max_eval_examples
         self.selection_metric = selection_metric
         self.length_grouping = length_grouping
+        self.test_domains = None if test_domains is None else list(dict.fromkeys(test_domains))
         self.collator = PaddingCollator(tokenizer.pad_token_id)
         self.datasets: dict[str, TokenizedDataset] = {}
         self.checksums: dict[str, str] = {}
@@ -114,9 +122,22 @@ class TransferDataModule(pl.LightningDataModule):
             "source_test": (self.source, "test"),
             "target_test": (self.target, "test"),
         }
+        for domain in self.test_domains or ():
+            files.setdefault(self._test_key(domain), (domain, "test"))
         if self.with_target_unlabeled:
             files["target_unlabeled"] = (self.target, "train")
         return files
+
+    def _test_key(self, domain: str) -> str:
+        """Dataset key of a domain's test split: the pair's own keep theirs, so no file is read twice."""
+        return {self.target: "target_test", self.source: "source_test"}.get(domain, f"test/{domain}")
+
+    @property
+    def test_split_names(self) -> list[str]:
+        """Log prefix of each test loader, in order: `source/test`, `target/test`, or one per test domain."""
+        if self.test_domains is None:
+            return ["source/test", "target/test"]
+        return [domain_test_split(domain) for domain in self.test_domains]
 
     def _check_files(self) -> None:
         """Fail at construction, before any model is built, if a split file is missing."""
@@ -143,26 +164,34 @@ class TransferDataModule(pl.LightningDataModule):
         self._check_label_sets()
 
     def _check_label_sets(self) -> None:
-        """The target may not hold labels the source never shows: that is a label-set mismatch."""
+        """A tested domain may not hold labels the source never shows: that is a label-set mismatch."""
         source = self.labels_present.get("source_train", set())
-        target = self.labels_present.get("target_test", set())
-        if target - source:
-            raise DataError(
-                f"Label sets differ: source {self.source!r} has {sorted(source)}, target {self.target!r} has "
-                f"{sorted(target)}; {sorted(target - source)} never occur in the source. Map the domains "
-                f"onto one shared label set with task.label_map (as conf/task/ner.yaml does)."
-            )
+        tested = {"target_test": self.target} | {self._test_key(d): d for d in self.test_domains or ()}
+        for key, domain in tested.items():
+            target = self.labels_present.get(key, set()) if key != "source_test" else set()
+            if target - source:
+                raise DataError(
+                    f"Label sets differ: source {self.source!r} has {sorted(source)}, target {domain!r} has "
+                    f"{sorted(target)}; {sorted(target - source)} never occur in the source. Map the domains "
+                    f"onto one shared label set with task.label_map (as conf/task/ner.yaml does)."
+                )
 
     def _loader(self, key: str, train: bool) -> DataLoader:
         """Training: shuffled (length-grouped by default). Evaluation: file order, big batches."""
         dataset = self.datasets[key]
         common = {"num_workers": self.num_workers, "collate_fn": self.collator}
         common["persistent_workers"] = self.num_workers > 0
+        # own generators, never the global RNG: a run resumed at epoch k then replays exactly the
+        # batches (and dropout draws) of the uninterrupted run; see data/bucketing.py
+        common["generator"] = torch.Generator().manual_seed(torch.initial_seed())
+        epoch = self.trainer.current_epoch if self.trainer is not None else 0
         if train and self.length_grouping:
-            sampler = LengthGroupedBatchSampler(dataset.tokens.lengths(), self.batch_size)
+            sampler = LengthGroupedBatchSampler(dataset.tokens.lengths(), self.batch_size, epoch=epoch)
             return DataLoader(dataset, batch_sampler=sampler, **common)
-        batch_size = self.batch_size if train else self.eval_batch_size
-        return DataLoader(dataset, batch_size=batch_size, shuffle=train, **common)
+        if train:
+            shuffle = EpochShuffle(len(dataset), epoch=epoch)
+            return DataLoader(dataset, batch_size=self.batch_size, sampler=shuffle, **common)
+        return DataLoader(dataset, batch_size=self.eval_batch_size, shuffle=False, **common)
 
     def train_dataloader(self) -> CombinedLoader:
         """Batches are dicts: {"source": labeled batch} plus {"target": unlabeled batch} for adaptation."""
@@ -175,5 +204,29 @@ class TransferDataModule(pl.LightningDataModule):
         return self._loader("source_val", train=False)
 
     def test_dataloader(self) -> list[DataLoader]:
-        """Source test, then target test (logged as `source/test/*` and `target/test/*`)."""
+        """Source test, then target test (logged as `source/test/*` and `target/test/*`); with
+        `test_domains`, one loader per domain instead (named by `test_split_names`)."""
+        if self.test_domains is not None:
+            return [self._loader(self._test_key(domain), train=False) for domain in self.test_domains]
         return [self._loader("source_test", train=False), self._loader("target_test", train=False)]
+
+    def selection_dataloaders(self, target_unlabeled_size: int = 512) -> dict[str, DataLoader]:
+        """Loaders for label-free model selection (nlp_transfer.selection), for every strategy.
+
+        `source_val` (labeled), `target_unlabeled`: the first `target_unlabeled_size` texts of the
+        target's train file read WITHOUT labels (so a validator cannot see one), and `target_test`
+        (labeled, only for the oracle row, never for a choice). Evaluation order, no shuffling.
+        """
+        if target_unlabeled_size <= 0:
+            raise DataError(f"selection.target_unlabeled_size must be positive, got {target_unlabeled_size}")
+        limit = min(target_unlabeled_size, self.max_train_examples or target_unlabeled_size)
+        key = f"selection_target_unlabeled_{limit}"
+        if key not in self.datasets:
+            path = split_path(self.data_dir, self.target, "train")
+            self.checksums[f"{self.target}/train"] = file_checksum(path)
+            self.datasets[key], _ = self._load(path, self.target, with_labels=False, limit=limit)
+        return {
+            "source_val": self._loader("source_val", train=False),
+            "target_unlabeled": self._loader(key, train=False),
+            "target_test": self._loader("target_test", train=False),
+        }

@@ -1,18 +1,26 @@
-"""Gather the `results.json` of every run under a folder (a sweep, or all of logs/) into rows."""
+"""Gather the `results.json` of every run under a folder (a sweep, or all of logs/) into rows.
+
+A run with `evaluate_on=all_domains` (a source-only strategy tested on every domain) becomes one row per
+tested domain, each marked with `evaluated_from` = that one run, so a sweep that trained once per source
+still fills every (source, target) cell of the tables.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from nlp_transfer.results.record import RESULTS_FILE
+from nlp_transfer.results.domain_metrics import all_domains_of, domain_metrics, split_domain_metric
+from nlp_transfer.results.run_files import iter_run_files
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class RunRow:
-    """One run: what it was (task, strategy, pair, seed) and how it ended (status, metrics)."""
+    """One (run, target) cell: what it was (task, strategy, pair, seed) and how it ended (status, metrics)."""
 
     path: Path
     status: str
@@ -27,6 +35,8 @@ class RunRow:
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     wall_seconds: float | None = None
+    #: the run this row was cut from when one run was tested on every domain (evaluate_on=all_domains)
+    evaluated_from: Path | None = None
 
     @property
     def target_score(self) -> float | None:
@@ -59,18 +69,35 @@ def _row(path: Path, record: dict[str, Any]) -> RunRow:
     )
 
 
+def per_domain_rows(run: RunRow) -> list[RunRow]:
+    """An all-domains run as one row per tested domain (target/test/* = that domain's test metrics).
+
+    A failed run yields a failed row for every domain it was to test, so its cells read `failed`.
+    """
+    tested = domain_metrics(run.metrics)
+    domains = list(tested) if run.status == "ok" else all_domains_of(run.domains, run.source, run.target)
+    shared = {
+        k: v for k, v in run.metrics.items() if not (k.startswith("target/test/") or split_domain_metric(k))
+    }
+    return [
+        replace(
+            run,
+            target=domain,
+            metrics=shared | {f"target/test/{name}": value for name, value in tested.get(domain, {}).items()},
+            evaluated_from=run.path,
+        )
+        for domain in domains
+    ]
+
+
 def collect_runs(root: str | Path) -> list[RunRow]:
-    """Every training run's record below `root` (evaluation folders and unreadable files are skipped)."""
-    root = Path(root)
-    if not root.exists():
-        raise FileNotFoundError(f"No such folder: {root}")
+    """Every training run's rows below `root` (evaluation folders skipped; unreadable files warned about)."""
     rows = []
-    for path in sorted(root.rglob(RESULTS_FILE)):
-        if "eval" in path.relative_to(root).parts[:-1]:
+    for run_file in iter_run_files(root):
+        if run_file.record is None:
+            log.warning("Skipping %s: %s", run_file.path, run_file.problem)
             continue
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        rows.append(_row(path, record))
+        row = _row(run_file.path, run_file.record)
+        all_domains = (run_file.record.get("config") or {}).get("evaluate_on") == "all_domains"
+        rows += per_domain_rows(row) if all_domains else [row]
     return rows

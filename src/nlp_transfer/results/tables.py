@@ -3,7 +3,9 @@
 Cross-domain pairs (source ≠ target) and their average form the main table, as in the domain-adaptation
 literature (e.g. Ganin et al. 2016, Table 1); the in-domain diagonal is a separate upper reference, and
 the transfer gap is its average minus the cross-domain average. Several seeds give mean ± std. Failed
-runs show as `failed` and absent ones as `—`: never as zeros.
+runs show as `failed` and absent ones as `—`: never as zeros. Cells cut from one run tested on every
+domain (`evaluate_on=all_domains`) are ordinary cells; a note under the table and `evaluated_from` in the
+CSV say so.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from nlp_transfer.results.collect import RunRow
 
 CSV_FIELDS = [
     "task", "strategy", "backbone", "source", "target", "seed", "status", "headline",
-    "target_score", "source_val", "wall_seconds", "error", "path",
+    "target_score", "source_val", "wall_seconds", "error", "path", "evaluated_from",
 ]  # fmt: skip
 
 
@@ -33,6 +35,7 @@ def write_csv(rows: list[RunRow], path: Path) -> Path:
                     "headline": row.headline, "target_score": row.target_score,
                     "source_val": row.metrics.get(f"source/val/{row.headline}"),
                     "wall_seconds": row.wall_seconds, "error": row.error, "path": str(row.path),
+                    "evaluated_from": str(row.evaluated_from) if row.evaluated_from else "",
                 }
             )  # fmt: skip
     return path
@@ -124,4 +127,12 @@ def markdown_table(rows: list[RunRow], task: str) -> str:
         "",
         "`failed`: the run raised (see runs.csv); `—`: not run; `*`: average over the cells present.",
     ]
+    backbones = {r.backbone for r in rows if r.task == task}
+    shared = sorted({row_label(r, backbones) for r in rows if r.task == task and r.evaluated_from})
+    if shared:
+        lines.append(
+            f"{', '.join(shared)}: trained once per source (and seed) and tested on every domain "
+            "(`evaluate_on=all_domains`), so the cells of one source come from one run (`evaluated_from` "
+            "in runs.csv)."
+        )
     return "\n".join(lines) + "\n"

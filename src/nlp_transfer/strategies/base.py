@@ -26,7 +26,7 @@ from nlp_transfer.models.pooling import pool
 from nlp_transfer.strategies.optimization import decay_groups
 
 Batch = dict[str, torch.Tensor]
-TEST_SPLITS = ("source/test", "target/test")
+TEST_SPLITS = ("source/test", "target/test")  # the default; a DataModule may name others (test_split_names)
 IGNORE_INDEX = -100
 LEVELS = ("sequence", "token")
 
@@ -86,8 +86,10 @@ class TransferModule(pl.LightningModule):
         self.pooling = pooling
         self.weight_decay = weight_decay
         self.val_metrics = task_metrics(self.label_names, level)
+        self.test_splits = TEST_SPLITS
         self.test_metrics = nn.ModuleList(task_metrics(self.label_names, level) for _ in TEST_SPLITS)
         self._updated: set[str] = set()  # which metric prefixes saw data this epoch
+        self._base_seed = torch.initial_seed()  # set by seed_everything before the model is built
 
     # ----------------------------------------------------------------- forward
     def features(self, batch: Batch) -> torch.Tensor:
@@ -120,6 +122,9 @@ class TransferModule(pl.LightningModule):
         # Lightning keeps each submodule's mode, so a module left in eval mode (by `from_pretrained`
         # or by user code) would fine-tune with dropout off; make every epoch start in train mode.
         self.train()
+        # Dropout draws from the global RNG; seeding it per epoch makes a run resumed at an epoch
+        # boundary draw exactly what the uninterrupted run draws (Lightning does not restore RNG state).
+        torch.manual_seed(self._base_seed + self.current_epoch)
 
     def training_step(self, batch: dict[str, Batch], batch_idx: int) -> torch.Tensor:
         loss, _, _ = self.model_step(batch["source"])
@@ -139,21 +144,28 @@ class TransferModule(pl.LightningModule):
         loss, preds, targets = self.model_step(batch)
         self.val_metrics.update(preds, targets)
         self._updated.add("source/val")
-        self.log("source/val/loss", loss, batch_size=len(targets))
+        self.log("source/val/loss", loss, batch_size=len(targets), sync_dist=True)  # mean over DDP ranks
 
     def on_validation_epoch_end(self) -> None:
         self._log_computed("source/val", self.val_metrics)
 
+    def on_test_start(self) -> None:
+        """One metric per test loader, named as the DataModule names its test splits (e.g. every domain)."""
+        splits = tuple(getattr(self.trainer.datamodule, "test_split_names", TEST_SPLITS))
+        if splits != self.test_splits:
+            self.test_splits = splits
+            self.test_metrics = nn.ModuleList(task_metrics(self.label_names, self.level) for _ in splits)
+            self.test_metrics.to(self.device)
+
     def test_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         loss, preds, targets = self.model_step(batch)
         self.test_metrics[dataloader_idx].update(preds, targets)
-        self._updated.add(TEST_SPLITS[dataloader_idx])
-        self.log(
-            f"{TEST_SPLITS[dataloader_idx]}/loss", loss, batch_size=len(targets), add_dataloader_idx=False
-        )
+        split = self.test_splits[dataloader_idx]
+        self._updated.add(split)
+        self.log(f"{split}/loss", loss, batch_size=len(targets), add_dataloader_idx=False, sync_dist=True)
 
     def on_test_epoch_end(self) -> None:
-        for name, metric in zip(TEST_SPLITS, self.test_metrics, strict=True):
+        for name, metric in zip(self.test_splits, self.test_metrics, strict=True):
             self._log_computed(name, metric)
 
     def _log_computed(self, prefix: str, metric: Metric | MetricCollection) -> None:

@@ -20,64 +20,45 @@ from torch import nn
 from nlp_transfer.adaptation.dann import DomainAdversarialLoss
 from nlp_transfer.adaptation.schedules import ganin_lambda
 from nlp_transfer.models.backbone import hidden_size
-from nlp_transfer.strategies.base import Batch, TransferModule
+from nlp_transfer.strategies.base import Batch
+from nlp_transfer.strategies.domain_adaptation import DomainAdaptationModule, TargetLabelLeakError
+
+__all__ = ["DANNModule", "TargetLabelLeakError"]
 
 
-class TargetLabelLeakError(RuntimeError):
-    """A training batch of target data carried labels: unsupervised adaptation must never see them."""
-
-
-class DANNModule(TransferModule):
+class DANNModule(DomainAdaptationModule):
     """Shared encoder + label classifier + domain discriminator behind gradient reversal.
 
-    Args (beyond `TransferModule`):
+    Args (beyond `DomainAdaptationModule`):
         discriminator: factory `discriminator(in_features=...)` for the domain classifier.
-        domain_loss_weight: w, the weight of the domain loss.
         lambda_gamma: γ of the λ schedule (10 in the paper).
         lambda_max: final value of λ (1 in the paper).
     """
-
-    uses_target_data = True
 
     def __init__(
         self,
         *args: Any,
         discriminator: Callable[..., nn.Module],
-        domain_loss_weight: float = 1.0,
         lambda_gamma: float = 10.0,
         lambda_max: float = 1.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.domain_adversarial = DomainAdversarialLoss(discriminator(in_features=hidden_size(self.encoder)))
-        self.domain_loss_weight = domain_loss_weight
         self.lambda_gamma = lambda_gamma
         self.lambda_max = lambda_max
 
-    def training_step(self, batch: dict[str, Batch], batch_idx: int) -> torch.Tensor:
-        source, target = batch["source"], batch["target"]
-        if "labels" in target:
-            raise TargetLabelLeakError("DANN received target labels in a training batch; refusing to train.")
-        source_features = self.features(source)
-        target_features = self.features(target)
-        class_loss = self.supervised_loss(self.head(source_features), source["labels"])
-
+    def domain_loss(
+        self,
+        source_features: torch.Tensor,
+        target_features: torch.Tensor,
+        source_logits: torch.Tensor,
+        target_logits: torch.Tensor,
+        source_batch: Batch,
+        target_batch: Batch,
+    ) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
+        """BCE of the discriminator on the reversed features; λ_p follows Ganin's schedule."""
         lam = ganin_lambda(self.progress, self.lambda_gamma, self.lambda_max)
         self.domain_adversarial.grl.coeff = lam
-        domain_loss, domain_acc = self.domain_adversarial(
-            self.domain_features(source_features, source), self.domain_features(target_features, target)
-        )
-        loss = class_loss + self.domain_loss_weight * domain_loss
-
-        size = len(source["input_ids"])
-        self.log("train/loss", loss, prog_bar=True, batch_size=size)
-        self.log_dict(
-            {
-                "train/class_loss": class_loss,
-                "train/domain_loss": domain_loss,
-                "train/domain_acc": domain_acc,
-                "train/lambda": lam,
-            },
-            batch_size=size,
-        )
-        return loss
+        loss, accuracy = self.domain_adversarial(source_features, target_features)
+        return loss, {"domain_acc": accuracy, "lambda": lam}

@@ -1,0 +1,1 @@
+"""A Hydra grid sweeper that trains a source-only strategy once per source (found via `hydra_plugins`)."""

@@ -1,0 +1,145 @@
+"""Frozen-encoder features of many token sequences: one table per dataset on disk, one lookup in memory.
+
+A table stores the features of a dataset's examples in dataset order, flat with offsets (as the
+tokenization cache stores ids): one row per text at sequence level, one row per real token at token
+level (NER), so no padding is stored. The lookup finds a batch row's features by the row's token ids
+(padding removed), so it needs no example index in the batch and any loader order works; two texts
+with the same ids have the same features, because a frozen encoder in eval mode is a function of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def sequence_key(ids: Any) -> bytes:
+    """The lookup key of one sequence: its token ids as int64 bytes (numpy arrays, lists or tensors)."""
+    if isinstance(ids, torch.Tensor):
+        ids = ids.detach().cpu().numpy()
+    return np.ascontiguousarray(ids, dtype=np.int64).tobytes()
+
+
+def sequences_digest(sequences: Sequence[Any]) -> str:
+    """sha256 of a dataset's token ids in order: it changes with the file, its slice, the tokenizer,
+    `max_length` and truncation, i.e. with everything on the data side that changes the features."""
+    digest = hashlib.sha256(len(sequences).to_bytes(8, "little"))
+    for ids in sequences:
+        key = sequence_key(ids)
+        digest.update(len(key).to_bytes(8, "little"))
+        digest.update(key)
+    return digest.hexdigest()
+
+
+@dataclass
+class FeatureTable:
+    """Features of `len(offsets) - 1` examples: example i is `rows[offsets[i]:offsets[i + 1]]`."""
+
+    rows: torch.Tensor  # (total rows, hidden)
+    offsets: torch.Tensor  # (examples + 1,), int64
+    token_level: bool  # one row per real token (True) or one row per text (False)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @classmethod
+    def from_examples(cls, per_example: list[torch.Tensor], token_level: bool) -> FeatureTable:
+        """Join per-example (rows, hidden) tensors, in dataset order."""
+        lengths = torch.tensor([len(rows) for rows in per_example], dtype=torch.long)
+        offsets = torch.zeros(len(per_example) + 1, dtype=torch.long)
+        torch.cumsum(lengths, dim=0, out=offsets[1:])
+        return cls(torch.cat(per_example).cpu().contiguous(), offsets, token_level)
+
+    def save(self, path: Path, meta: dict[str, Any]) -> None:
+        """Write atomically: a uniquely named temp file in the same folder, then `os.replace`.
+
+        Parallel jobs of a sweep may write the same key at once; each rename is atomic, so a reader
+        sees either no file or a whole one, never a half-written file.
+        """
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        payload = {"rows": self.rows, "offsets": self.offsets, "token_level": self.token_level, "meta": meta}
+        try:
+            torch.save(payload, tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, path: Path, examples: int) -> FeatureTable | None:
+        """The table stored at `path`, or None when it is missing, unreadable or not `examples` long."""
+        if not path.is_file():
+            return None
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+            table = cls(payload["rows"], payload["offsets"], bool(payload["token_level"]))
+        except Exception:  # a truncated or foreign file is recomputed, never trusted
+            return None
+        if len(table) != examples or int(table.offsets[-1]) != len(table.rows):
+            return None
+        return table
+
+
+class FeatureLookup:
+    """Token ids of a sequence → its cached features, over every table added so far."""
+
+    def __init__(self) -> None:
+        self._where: dict[bytes, tuple[FeatureTable, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    @property
+    def token_level(self) -> bool | None:
+        """Whether the stored features are per token (None while empty)."""
+        for table, _ in self._where.values():
+            return table.token_level
+        return None
+
+    def rows_of(self, ids: Any) -> torch.Tensor | None:
+        """The stored rows of one sequence, or None."""
+        hit = self._where.get(sequence_key(ids))
+        if hit is None:
+            return None
+        table, index = hit
+        return table.rows[table.offsets[index] : table.offsets[index + 1]]
+
+    def clear(self) -> None:
+        self._where.clear()
+
+    def add(self, table: FeatureTable, sequences: Sequence[Any]) -> None:
+        if len(sequences) != len(table):
+            raise ValueError(f"{len(sequences)} sequences for a table of {len(table)} examples")
+        for index, ids in enumerate(sequences):
+            self._where.setdefault(sequence_key(ids), (table, index))
+
+    def gather(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor | None:
+        """Features of a padded batch, shaped as the encoder path gives them, or None if a row is unknown.
+
+        Sequence level: (batch, hidden). Token level: (batch, seq, hidden), zeros at padding positions
+        (padding has no label, so neither the loss nor the metric reads it).
+        """
+        ids, mask = input_ids.detach().cpu(), attention_mask.detach().cpu().bool()
+        found = []
+        for row in range(len(ids)):
+            hit = self._where.get(sequence_key(ids[row][mask[row]]))
+            if hit is None:
+                return None
+            found.append(hit)
+        if not found:
+            return None
+        pieces = [table.rows[table.offsets[i] : table.offsets[i + 1]] for table, i in found]
+        if not found[0][0].token_level:
+            return torch.cat(pieces).to(input_ids.device)
+        out = pieces[0].new_zeros((*ids.shape, pieces[0].shape[-1]))
+        for row, piece in enumerate(pieces):
+            out[row, mask[row]] = piece
+        return out.to(input_ids.device)

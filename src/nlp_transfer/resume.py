@@ -1,0 +1,83 @@
+"""Resuming runs: never retrain a finished run, continue an interrupted one from its `last.ckpt`.
+
+A rerun of the same command (or a SLURM requeue of the same job) lands in the same run dir when the
+dir is deterministic (`run_id=…`, or a sweep's per-job subfolder). There, train.py asks this module:
+
+* `finished_record` — the dir already holds a `results.json` with status `ok`: return it, train nothing
+  (unless `force=true`);
+* `resume_checkpoint` — `ckpt_path=…` if given, else `<run dir>/checkpoints/last.ckpt` if present;
+  `trainer.fit(ckpt_path=…)` then restores weights, optimizer, LR scheduler, loop progress (global step,
+  epoch, hence the DANN λ schedule), callback states (the best checkpoint so far) and the sampler epoch.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from nlp_transfer.results.record import RESULTS_FILE, read_results
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_DIR = "checkpoints"
+
+
+class ResumeError(RuntimeError):
+    """A checkpoint to resume from is missing or unreadable."""
+
+
+def finished_record(output_dir: str | Path, force: bool = False) -> dict[str, Any] | None:
+    """The stored record of a run that already finished in `output_dir` (status ok), else None."""
+    path = Path(output_dir) / RESULTS_FILE
+    if not path.is_file():
+        return None
+    try:
+        record = read_results(path)
+    except ValueError:  # a results.json cut off by hand edits; the writer itself is atomic
+        return None
+    if record.get("status") != "ok":
+        return None
+    if force:
+        log.warning("%s holds a finished run; force=true, so it is trained again from scratch.", output_dir)
+        return None
+    log.info("Run already finished (%s, status ok): not retraining. Pass force=true to retrain.", path)
+    return record
+
+
+def resume_checkpoint(cfg: DictConfig, output_dir: str | Path) -> str | None:
+    """The checkpoint to resume from: `ckpt_path` if set, else the run dir's `last.ckpt`, else None.
+
+    With `force=true` the run dir's own checkpoint is ignored (a fresh start); an explicit `ckpt_path` is
+    always honoured. Half-written `*.tmp` files left by a killed save are deleted.
+    """
+    explicit = cfg.get("ckpt_path")
+    if explicit:
+        if not Path(explicit).is_file():
+            raise ResumeError(f"ckpt_path={explicit} does not exist; point it at a .ckpt file or drop it.")
+        return str(explicit)
+    checkpoints = Path(output_dir) / CHECKPOINT_DIR
+    for stale in checkpoints.glob("*.tmp"):
+        log.info("Removing %s, left by a save that was interrupted.", stale)
+        stale.unlink(missing_ok=True)
+    last = checkpoints / "last.ckpt"
+    if not last.is_file() or cfg.get("force", False):
+        return None
+    log.info("Resuming from %s", last)
+    return str(last)
+
+
+def describe_checkpoint(path: str) -> dict[str, Any]:
+    """`{"checkpoint", "global_step", "epoch"}` of a Lightning checkpoint, for results.json."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    except Exception as err:
+        raise ResumeError(
+            f"Cannot read checkpoint {path} ({type(err).__name__}: {err}). Delete it to start the run "
+            f"afresh, or pass ckpt_path= to another checkpoint."
+        ) from err
+    return {"checkpoint": str(path), "global_step": state.get("global_step"), "epoch": state.get("epoch")}

@@ -1,0 +1,33 @@
+"""Prediction entropy on unlabeled target text (Morerio et al. 2018, "Minimal-Entropy Correlation
+Alignment for Unsupervised Deep Domain Adaptation", ICLR): a model that is confident on the target is
+preferred, so lower is better.
+
+Known failure: a model that collapses onto one class is perfectly confident; `info_max` guards
+against that.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+
+from nlp_transfer.selection.outputs import SplitOutputs
+from nlp_transfer.selection.validator import Validator
+
+
+def entropy(probs: torch.Tensor) -> torch.Tensor:
+    """H(p) = −Σ_c p_c log p_c over the last dimension, in nats (0 · log 0 taken as 0)."""
+    probs = probs.double()
+    return -(probs * torch.log(probs.clamp_min(1e-30))).sum(dim=-1)
+
+
+class EntropyValidator(Validator):
+    """Mean entropy of the target predictions: over texts, or over real tokens at token level."""
+
+    name = "entropy"
+    higher_is_better = False
+    needs: ClassVar[tuple[str, ...]] = ("target_unlabeled",)
+
+    def __call__(self, target_unlabeled: SplitOutputs) -> float:  # type: ignore[override]
+        return float(entropy(target_unlabeled.probs).mean())

@@ -1,0 +1,116 @@
+"""The validator-selection callback inside real runs (tiny backbone, slices of the real data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from nlp_transfer.callbacks.validator_selection import ValidatorSelection, target_metric_name
+from tests.conftest import TINY_FAST, compose_config
+
+VALIDATOR_NAMES = {"source_val", "entropy", "info_max", "dev"}
+EVERY_TWO_STEPS = "trainer.val_check_interval=2"  # debug=smoke trains 4 batches: points at steps 2 and 4
+
+
+def check_selection(selection: dict, target_metric: str) -> None:
+    """Picks, oracle and table agree with each other; the source-val keys of before are kept."""
+    assert {"validator", "checkpoint", "score", "objective"} <= set(selection)
+    assert selection["target_metric"] == target_metric
+    points = selection["points"]
+    assert [p["step"] for p in points] == [2, 4]  # one row per validation point of fit
+    assert set(selection["validators"]) == VALIDATOR_NAMES, selection["skipped"]
+    by_step = {p["step"]: p for p in points}
+    oracle = selection["oracle"]
+    assert oracle[target_metric] == max(p[target_metric] for p in points)
+    for name, pick in selection["validators"].items():
+        assert pick[target_metric] <= oracle[target_metric]
+        assert pick[target_metric] == by_step[pick["step"]][target_metric]
+        assert pick["score"] == by_step[pick["step"]][name]
+    # the checkpoint that produced `metrics` is the source-val pick
+    assert f"step{selection['validators']['source_val']['step']}" in Path(selection["checkpoint"]).name
+
+
+def test_dann_run_records_every_validator_and_the_oracle(run_training) -> None:
+    record = run_training("strategy=dann", EVERY_TWO_STEPS)
+    on_disk = json.loads((record["output_dir"] / "results.json").read_text())
+    check_selection(on_disk["selection"], "target/test/acc")
+    assert on_disk["selection"]["directions"] == {
+        "source_val": "max",
+        "entropy": "min",
+        "info_max": "min",
+        "dev": "min",
+    }
+
+
+def test_source_only_run_reads_an_unlabeled_target_slice_for_selection(run_training) -> None:
+    record = run_training("strategy=fine_tune", EVERY_TWO_STEPS, "selection.target_unlabeled_size=16")
+    check_selection(record["selection"], "target/test/acc")
+    assert "kitchen/train" in record["data"]["checksums"]  # read (without labels) only for the validators
+
+
+def test_ner_validators_are_defined_per_token_and_per_sentence(run_training) -> None:
+    record = run_training("strategy=dann", "task=ner", EVERY_TWO_STEPS)
+    check_selection(record["selection"], "target/test/f1")
+    assert record["selection"]["skipped"] == {}
+    for point in record["selection"]["points"]:
+        assert 0.0 <= point["entropy"] <= torch.log(torch.tensor(9.0)).item()  # 9 BIO tags
+
+
+def test_selection_none_leaves_only_the_source_val_pick(run_training) -> None:
+    record = run_training("strategy=fine_tune", "selection=none")
+    assert set(record["selection"]) == {"validator", "checkpoint", "score", "objective"}
+
+
+def test_evaluating_a_point_leaves_every_module_in_the_mode_it_found(tmp_path) -> None:
+    import pytorch_lightning as pl
+
+    from nlp_transfer.assembly import build_data_and_model
+
+    cfg = compose_config([*TINY_FAST, "strategy=feature_extraction", f"paths.cache_dir={tmp_path}"], tmp_path)
+    datamodule, model = build_data_and_model(cfg)
+    callback = ValidatorSelection(["entropy", "dev"], "source/val/acc", target_unlabeled_size=16)
+    trainer = pl.Trainer(
+        max_epochs=1,
+        limit_train_batches=2,
+        limit_val_batches=1,
+        num_sanity_val_steps=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        callbacks=[callback],
+    )
+    trainer.fit(model, datamodule=datamodule)
+    assert len(callback.points) == 1
+    model.train()  # the feature extractor keeps its encoder in eval mode, the head trains
+    before = {name: module.training for name, module in model.named_modules()}
+    assert not before["encoder"] and before["head"]
+    row = callback.evaluate_point(trainer, model)
+    assert {name: module.training for name, module in model.named_modules()} == before
+    assert torch.is_grad_enabled()
+    assert row["entropy"] >= 0.0 and row["target/test/acc"] >= 0.0
+
+
+def test_a_target_metric_as_selection_metric_is_refused() -> None:
+    assert target_metric_name("source/val/macro_f1") == "target/test/macro_f1"
+    with pytest.raises(ValueError, match="task.selection_metric"):
+        ValidatorSelection(["entropy"], "target/test/acc")
+
+
+def test_the_table_travels_in_checkpoints_so_a_resumed_run_keeps_earlier_points() -> None:
+    first = ValidatorSelection(["source_val", "entropy"], "source/val/acc")
+    first.points = [
+        {"step": 5, "epoch": 0, "source_val": 0.7, "entropy": 0.4, "target/test/acc": 0.6},
+        {"step": 10, "epoch": 0, "source_val": 0.6, "entropy": 0.3, "target/test/acc": 0.65},
+    ]
+    resumed = ValidatorSelection(["source_val", "entropy"], "source/val/acc")
+    resumed.load_state_dict(first.state_dict())
+    assert resumed.summary() == first.summary()
+    assert resumed.summary()["validators"]["entropy"]["step"] == 10
+    # loading an earlier checkpoint (validate(ckpt_path="best") after fit) keeps the later points
+    earlier = ValidatorSelection(["source_val", "entropy"], "source/val/acc")
+    earlier.points = first.points[:1]
+    first.load_state_dict(earlier.state_dict())
+    assert [p["step"] for p in first.points] == [5, 10]

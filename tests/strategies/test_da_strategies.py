@@ -1,0 +1,157 @@
+"""The domain-adaptation family beside DANN (CDAN, MMD, CORAL): whole runs on every task, no target
+labels in training, the shared loss/logging contract, and token-level rows for NER."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from nlp_transfer.assembly import build_data_and_model
+from nlp_transfer.strategies.cdan import CDANModule
+from nlp_transfer.strategies.coral import CORALModule
+from nlp_transfer.strategies.dann import DANNModule, TargetLabelLeakError
+from nlp_transfer.strategies.domain_adaptation import DomainAdaptationModule
+from nlp_transfer.strategies.mmd import MMDModule
+from tests.conftest import TINY_FAST, compose_config
+
+DA_STRATEGIES = {"cdan": CDANModule, "mmd": MMDModule, "coral": CORALModule}
+HEADLINE = {"sentiment": "target/test/acc", "emotion": "target/test/macro_f1", "topic": "target/test/acc"}
+
+
+def build(strategy: str, tmp_path, *extra: str):
+    cfg = compose_config(
+        [*TINY_FAST, f"strategy={strategy}", f"paths.cache_dir={tmp_path}", *extra], tmp_path
+    )
+    return build_data_and_model(cfg)
+
+
+def fit(model: pl.LightningModule, datamodule, steps: int) -> None:
+    pl.Trainer(
+        max_steps=steps, limit_val_batches=0, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, accelerator="cpu",
+    ).fit(model, datamodule=datamodule)  # fmt: skip
+
+
+@pytest.mark.parametrize("task", ["sentiment", "emotion", "topic", "ner"])
+@pytest.mark.parametrize("strategy", sorted(DA_STRATEGIES))
+def test_each_da_strategy_trains_and_records_finite_metrics(strategy: str, task: str, run_training) -> None:
+    record = run_training(f"strategy={strategy}", f"task={task}")  # debug=smoke: logger none
+    on_disk = json.loads((record["output_dir"] / "results.json").read_text())
+    assert on_disk["status"] == "ok"
+    assert on_disk["config"]["strategy"] == strategy
+    assert not (record["output_dir"] / "wandb").exists() and not (record["output_dir"] / "csv").exists()
+    metrics = on_disk["metrics"]
+    headline = "target/test/f1" if task == "ner" else HEADLINE[task]
+    assert {headline, on_disk["selection"]["validator"], "source/test/loss", "target/test/loss"} <= set(
+        metrics
+    )
+    assert all(math.isfinite(value) for value in metrics.values())
+    assert 0.0 <= metrics[headline] <= 1.0
+    assert on_disk["cost"]["train_steps"] == 4
+
+
+@pytest.mark.parametrize("strategy", sorted(DA_STRATEGIES))
+def test_training_batches_carry_no_target_labels(strategy: str, tmp_path) -> None:
+    datamodule, model = build(strategy, tmp_path, "task=ner")
+    assert isinstance(model, DA_STRATEGIES[strategy]) and model.uses_target_data
+    seen: list[dict[str, set[str]]] = []
+    original = model.training_step
+
+    def spy(batch, batch_idx):
+        seen.append({role: set(part) for role, part in batch.items()})
+        return original(batch, batch_idx)
+
+    model.training_step = spy
+    fit(model, datamodule, steps=2)
+    assert len(seen) == 2
+    for keys in seen:
+        assert keys["target"] == {"input_ids", "attention_mask"} and "labels" in keys["source"]
+
+
+def model_only(strategy: str, tmp_path, *extra: str) -> DomainAdaptationModule:
+    """The strategy on a tiny random encoder, without reading any data (for checks that need no batch)."""
+    from hydra.utils import instantiate
+
+    from nlp_transfer.models.backbone import random_bert
+
+    cfg = compose_config([f"strategy={strategy}", *extra], tmp_path)
+    encoder = random_bert(hidden_size=16, intermediate_size=32)
+    return instantiate(cfg.strategy, encoder=encoder, label_names=["a", "b"], _convert_="all")
+
+
+@pytest.mark.parametrize("strategy", sorted(DA_STRATEGIES))
+def test_a_target_batch_with_labels_is_refused(strategy: str, tmp_path) -> None:
+    model = model_only(strategy, tmp_path)
+    batch = {
+        "input_ids": torch.ones(2, 5, dtype=torch.long),
+        "attention_mask": torch.ones(2, 5, dtype=torch.long),
+        "labels": torch.zeros(2, dtype=torch.long),
+    }
+    with pytest.raises(TargetLabelLeakError, match=DA_STRATEGIES[strategy].__name__):
+        model.training_step({"source": batch, "target": batch}, 0)
+
+
+def test_dann_is_a_domain_adaptation_module_and_keeps_its_import_path() -> None:
+    from nlp_transfer.strategies import domain_adaptation
+
+    assert issubclass(DANNModule, DomainAdaptationModule)
+    assert TargetLabelLeakError is domain_adaptation.TargetLabelLeakError
+
+
+def test_domain_loss_is_weighted_by_the_warmup_and_logged(run_training) -> None:
+    record = run_training("strategy=mmd", "logger=csv", "trainer.limit_train_batches=6")
+    with (record["output_dir"] / "csv" / "metrics.csv").open() as handle:
+        rows = [r for r in csv.DictReader(handle) if r.get("train/domain_weight")]
+    weights = [float(r["train/domain_weight"]) for r in rows]
+    assert len(weights) == 6 and weights[0] == 0.0 and weights == sorted(weights) and weights[-1] > 0.9
+    for r in rows:  # loss = class_loss + w(p) · domain_loss, as logged
+        expected = float(r["train/class_loss"]) + float(r["train/domain_weight"]) * float(
+            r["train/domain_loss"]
+        )
+        assert float(r["train/loss"]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_token_rows_are_real_tokens_subsampled_to_the_maximum(tmp_path) -> None:
+    datamodule, model = build("coral", tmp_path, "task=ner", "strategy.max_domain_rows=40")
+    datamodule.setup()
+    batch, _, _ = next(iter(datamodule.train_dataloader()))
+    source = batch["source"]
+    features = model.features(source)
+    logits = model.head(features)
+    real_tokens = int(source["attention_mask"].sum())
+    assert real_tokens > 40
+    rows, row_logits = model.domain_rows(features, logits, source)
+    assert rows.shape == (40, features.shape[-1]) and row_logits.shape == (40, len(model.label_names))
+    real_rows = features[source["attention_mask"].bool()]
+    matches = (rows[:, None, :] == real_rows[None, :, :]).all(-1)  # every kept row is one real token's
+    assert matches.any(1).all()
+    index = matches.float().argmax(1)
+    assert torch.equal(row_logits, logits[source["attention_mask"].bool()][index])  # logits follow their rows
+    model.max_domain_rows = None
+    assert len(model.domain_rows(features, logits, source)[0]) == real_tokens
+
+
+def test_cdan_on_ner_conditions_on_each_tokens_softmax(tmp_path) -> None:
+    datamodule, model = build("cdan", tmp_path, "task=ner")
+    datamodule.setup()
+    batch, _, _ = next(iter(datamodule.train_dataloader()))
+    hidden, classes = model.encoder.config.hidden_size, len(model.label_names)
+    assert model.conditional_adversarial.feature_map.out_dim == hidden * classes  # 32·9 ≤ 4096: full map
+    loss = model.training_step(batch, 0)
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert model.conditional_adversarial.discriminator.net[0].weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("strategy.warmup=cosine", "warmup must be one of"), ("strategy.max_domain_rows=0", "max_domain_rows")],
+)
+def test_bad_settings_fail_when_the_model_is_built(override: str, message: str, tmp_path) -> None:
+    with pytest.raises(Exception, match=message):
+        model_only("coral", tmp_path, override)

@@ -1,0 +1,106 @@
+"""The transfer_grid sweeper's plan: Hydra's grid, with source-only strategies trained once per source."""
+
+from __future__ import annotations
+
+import pytest
+from hydra._internal.config_loader_impl import ConfigLoaderImpl
+from hydra._internal.utils import create_config_search_path
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import ConfigCompositionException
+from hydra.types import HydraContext, RunMode
+from hydra.utils import instantiate
+
+from hydra_plugins.nlp_transfer_grid.target_data_lookup import trains_on_target_data
+from hydra_plugins.nlp_transfer_grid.transfer_grid_sweeper import TransferGridSweeper, merge_target_jobs
+from nlp_transfer.config import CONFIG_DIR
+from tests.conftest import compose_config
+
+DOMAINS = ["books", "dvd", "electronics", "kitchen"]
+
+
+def plan(*overrides: str) -> list[list[str]]:
+    """The jobs `python train.py -m <overrides>` would launch with the transfer_grid sweeper."""
+    from hydra._internal.callbacks import Callbacks
+
+    loader = ConfigLoaderImpl(config_search_path=create_config_search_path(str(CONFIG_DIR)))
+    cfg = loader.load_configuration("train", overrides=list(overrides), run_mode=RunMode.MULTIRUN)
+    HydraConfig.instance().set_config(cfg)
+    sweeper = instantiate(cfg.hydra.sweeper)
+    # Hydra's plugin scan may load the module a second time: compare the class by name
+    assert type(sweeper).__qualname__ == TransferGridSweeper.__qualname__
+    sweeper.setup(
+        hydra_context=HydraContext(config_loader=loader, callbacks=Callbacks()),
+        task_function=lambda _: None,
+        config=cfg,
+    )
+    return sweeper.plan(list(cfg.hydra.overrides.task))
+
+
+def values(job: list[str]) -> dict[str, str]:
+    return dict(o.split("=", 1) for o in job)
+
+
+def test_the_amazon_grid_trains_source_only_strategies_once_per_source() -> None:
+    jobs = [values(job) for job in plan("experiment=amazon_grid")]
+    assert len(jobs) == 4 + 4 + 16
+    for strategy in ("fine_tune", "feature_extraction"):
+        merged = [j for j in jobs if j["strategy"] == strategy]
+        assert [j["domain.source"] for j in merged] == DOMAINS
+        assert all(j["evaluate_on"] == "all_domains" and j["domain.target"] == "books" for j in merged)
+    dann = [(j["domain.source"], j["domain.target"]) for j in jobs if j["strategy"] == "dann"]
+    assert dann == [(s, t) for s in DOMAINS for t in DOMAINS]
+    assert not any("evaluate_on" in j for j in jobs if j["strategy"] == "dann")
+
+
+def test_every_seed_gets_its_own_merged_jobs_and_merging_can_be_switched_off() -> None:
+    jobs = [values(j) for j in plan("experiment=amazon_grid", "strategy=fine_tune", "seed=1,2")]
+    assert sorted((j["seed"], j["domain.source"]) for j in jobs) == sorted(
+        (seed, s) for seed in ("1", "2") for s in DOMAINS
+    )
+    basic = plan("experiment=amazon_grid", "strategy=fine_tune", "hydra.sweeper.merge_source_only=false")
+    assert len(basic) == 16 and not any("evaluate_on=all_domains" in job for job in basic)
+
+
+def test_an_explicit_evaluate_on_or_a_few_shot_phase_keeps_one_job_per_pair() -> None:
+    grid = ["hydra/sweeper=transfer_grid", "strategy=fine_tune"] + [
+        f"domain.{role}=books,dvd" for role in ("source", "target")
+    ]
+    assert len(plan(*grid, "evaluate_on=pair")) == 4
+    assert len(plan(*grid, "target_finetune=few_shot")) == 4
+    assert len(plan(*grid)) == 2
+
+
+def test_an_unknown_override_fails_before_any_job() -> None:
+    with pytest.raises(ConfigCompositionException, match="no_such_key"):
+        plan("experiment=amazon_grid", "strategy=fine_tune", "no_such_key=1,2")
+
+
+def test_merging_keeps_the_order_of_unmerged_jobs() -> None:
+    jobs = [
+        [f"strategy={s}", f"domain.target={t}", f"domain.source={src}"]
+        for s in ("dann", "fine_tune") for t in ("a", "b") for src in ("x", "y")
+    ]  # fmt: skip
+    planned = merge_target_jobs(jobs, lambda job: "strategy=fine_tune" in job)
+    assert planned == jobs[:4] + [
+        ["strategy=fine_tune", "domain.target=a", "domain.source=x", "evaluate_on=all_domains"],
+        ["strategy=fine_tune", "domain.target=a", "domain.source=y", "evaluate_on=all_domains"],
+    ]
+
+
+def test_a_job_without_a_target_sweep_is_left_alone() -> None:
+    jobs = [["strategy=fine_tune", "seed=1"], ["strategy=fine_tune", "seed=2"]]
+    assert merge_target_jobs(jobs, lambda job: True) == jobs
+
+
+@pytest.mark.parametrize("strategy", sorted(p.stem for p in (CONFIG_DIR / "strategy").glob("*.yaml")))
+def test_the_source_code_lookup_agrees_with_the_class(strategy: str, tmp_path) -> None:
+    from hydra.utils import get_class
+
+    target = compose_config([f"strategy={strategy}"], tmp_path).strategy._target_
+    assert trains_on_target_data(target) == get_class(target).uses_target_data
+
+
+def test_an_unresolvable_class_counts_as_target_using() -> None:
+    assert trains_on_target_data("no_such_package.Module") is True
+    assert trains_on_target_data("nlp_transfer.strategies.fine_tune.NoSuchClass") is True
+    assert trains_on_target_data("nlp_transfer.strategies.base.TransferModule") is False
