@@ -113,14 +113,15 @@ def main() -> None:
     args = parser.parse_args()
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = sorted(set(names) - set(BENCHMARKS))
-    if unknown:
+    if unknown or not names:
         parser.error(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    rows = [run_benchmark(name, args.out_dir, args.quick, args.timeout) for name in names]
-    text = summary_markdown(rows, machine(), time.perf_counter() - start, args.quick)
-    (args.out_dir / "summary.md").write_text(text)
-    (args.out_dir / "summary.json").write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+    start, host, rows = time.perf_counter(), machine(), []
+    for name in names:  # the summary is rewritten after each benchmark: an interrupted suite keeps its rows
+        rows.append(run_benchmark(name, args.out_dir, args.quick, args.timeout))
+        text = summary_markdown(rows, host, time.perf_counter() - start, args.quick)
+        (args.out_dir / "summary.md").write_text(text)
+        (args.out_dir / "summary.json").write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
     print("\n" + text)
     print(f"wrote {args.out_dir / 'summary.md'}")
 

@@ -5,7 +5,8 @@ dir is deterministic (`run_id=…`, or a sweep's per-job subfolder). There, trai
 
 * `finished_record` — the dir already holds a `results.json` with status `ok`: return it, train nothing
   (unless `force=true`);
-* `resume_checkpoint` — `ckpt_path=…` if given, else `<run dir>/checkpoints/last.ckpt` if present;
+* `resume_checkpoint` — `ckpt_path=…` if given, else the newest of `<run dir>/checkpoints/last.ckpt` and
+  SLURM's pre-timeout `<run dir>/hpc_ckpt_<n>.ckpt`;
   `trainer.fit(ckpt_path=…)` then restores weights, optimizer, LR scheduler, loop progress (global step,
   epoch, hence the DANN λ schedule), callback states (the best checkpoint so far) and the sampler epoch.
 """
@@ -62,11 +63,17 @@ def resume_checkpoint(cfg: DictConfig, output_dir: str | Path) -> str | None:
     for stale in checkpoints.glob("*.tmp"):
         log.info("Removing %s, left by a save that was interrupted.", stale)
         stale.unlink(missing_ok=True)
-    last = checkpoints / "last.ckpt"
-    if not last.is_file() or cfg.get("force", False):
+    if cfg.get("force", False):
         return None
-    log.info("Resuming from %s", last)
-    return str(last)
+    # last.ckpt (periodic) or, on SLURM, the hpc_ckpt_<n>.ckpt Lightning saves on the pre-timeout
+    # signal before requeueing: whichever was written last holds the most progress
+    candidates = [checkpoints / "last.ckpt", *Path(output_dir).glob("hpc_ckpt_*.ckpt")]
+    existing = [path for path in candidates if path.is_file()]
+    if not existing:
+        return None
+    newest = max(existing, key=lambda path: path.stat().st_mtime_ns)
+    log.info("Resuming from %s", newest)
+    return str(newest)
 
 
 def describe_checkpoint(path: str) -> dict[str, Any]:

@@ -14,13 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+from pytorch_lightning.callbacks import Checkpoint
 
 LAST_NAME = "last.ckpt"
 TMP_SUFFIX = ".tmp"
 
 
-class LastCheckpoint(pl.Callback):
+class LastCheckpoint(Checkpoint):
     """Save `<dirpath>/last.ckpt` every `every_n_train_steps` optimizer steps and at every epoch end.
+
+    A `Checkpoint` subclass, so Lightning runs its hooks after the other callbacks' (it moves checkpoint
+    callbacks to the end, in config order): the epoch-end save then holds the best-checkpoint callback's
+    record of that epoch, and a resumed run keeps the same best checkpoint as an uninterrupted one.
+    List it after `model_checkpoint`, which stays `trainer.checkpoint_callback`.
 
     Args:
         dirpath: the run's checkpoint folder.
