@@ -6,7 +6,8 @@ Runs, one after another in fresh processes: framework overhead, batching, featur
 start-up and peak memory, with settings small enough to finish in under 15 minutes on 2 idle CPU
 cores (`--quick` halves the work for a busy machine). Each writes `<out-dir>/<name>.json`; then
 `<out-dir>/summary.md` tabulates each headline number against its target, with the machine it ran on.
-A benchmark that fails or whose script is missing is a row saying so; the others still run.
+A benchmark that fails or whose script is missing is a row saying so; the others still run. With
+`--only`, the other rows of an earlier `summary.json` in the same folder are kept.
 """
 
 from __future__ import annotations
@@ -116,9 +117,13 @@ def main() -> None:
     if unknown or not names:
         parser.error(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    start, host, rows = time.perf_counter(), machine(), []
+    # rows of benchmarks not run now are kept from an earlier summary, so `--only` updates a table
+    previous = args.out_dir / "summary.json"
+    kept = {row["name"]: row for row in json.loads(previous.read_text())} if previous.is_file() else {}
+    start, host = time.perf_counter(), machine()
     for name in names:  # the summary is rewritten after each benchmark: an interrupted suite keeps its rows
-        rows.append(run_benchmark(name, args.out_dir, args.quick, args.timeout))
+        kept[name] = run_benchmark(name, args.out_dir, args.quick, args.timeout)
+        rows = [kept[n] for n in BENCHMARKS if n in kept]
         text = summary_markdown(rows, host, time.perf_counter() - start, args.quick)
         (args.out_dir / "summary.md").write_text(text)
         (args.out_dir / "summary.json").write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")

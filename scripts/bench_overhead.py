@@ -68,7 +68,7 @@ def compose(args: argparse.Namespace, output_dir: Path) -> Any:
     overrides = [
         f"backbone={args.backbone}", "strategy=fine_tune", "task=sentiment", "domain.source=books",
         f"task.batch_size={args.batch_size}", f"task.max_length={args.max_length}",
-        f"paths.cache_dir={args.cache_dir}", "logger=none", "~callbacks.model_checkpoint",
+        f"paths.cache_dir={args.cache_dir}", "logger=none",
         f"trainer.max_steps={args.warmup + args.steps}", "trainer.max_epochs=-1",
         "trainer.limit_val_batches=0", "+trainer.enable_checkpointing=false",
         "trainer.enable_model_summary=false",
@@ -86,10 +86,13 @@ def compose(args: argparse.Namespace, output_dir: Path) -> Any:
 
 def trainer_run(cfg: Any, model: Any, datamodule: Any, warmup: int, seed: int) -> tuple[float, list, float]:
     """One fit() through the config's Trainer: ((wall, CPU) seconds measured, batch shapes, fit() seconds)."""
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
     from nlp_transfer.assembly import build_callbacks, instantiate
 
     clock = StepClock()
-    trainer = instantiate(cfg.trainer, callbacks=[*build_callbacks(cfg), clock.callback], logger=False)
+    callbacks = [c for c in build_callbacks(cfg) if not isinstance(c, ModelCheckpoint)]  # checkpointing off
+    trainer = instantiate(cfg.trainer, callbacks=[*callbacks, clock.callback], logger=False)
     torch.manual_seed(seed)  # the length-grouped sampler takes its seed from torch when fit() builds it
     start = time.perf_counter()
     trainer.fit(model, datamodule=datamodule)
