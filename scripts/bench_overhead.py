@@ -86,12 +86,12 @@ def compose(args: argparse.Namespace, output_dir: Path) -> Any:
 
 def trainer_run(cfg: Any, model: Any, datamodule: Any, warmup: int, seed: int) -> tuple[float, list, float]:
     """One fit() through the config's Trainer: ((wall, CPU) seconds measured, batch shapes, fit() seconds)."""
-    from pytorch_lightning.callbacks import ModelCheckpoint
+    from pytorch_lightning.callbacks import Checkpoint
 
     from nlp_transfer.assembly import build_callbacks, instantiate
 
     clock = StepClock()
-    callbacks = [c for c in build_callbacks(cfg) if not isinstance(c, ModelCheckpoint)]  # checkpointing off
+    callbacks = [c for c in build_callbacks(cfg) if not isinstance(c, Checkpoint)]  # checkpointing off
     trainer = instantiate(cfg.trainer, callbacks=[*callbacks, clock.callback], logger=False)
     torch.manual_seed(seed)  # the length-grouped sampler takes its seed from torch when fit() builds it
     start = time.perf_counter()
@@ -112,6 +112,9 @@ def plain_run(
         model.scheduler_factory(optimizer, total_steps=total_steps) if model.scheduler_factory else None
     )
     torch.manual_seed(seed)
+    datamodule.trainer = (
+        None  # samplers take their epoch from an attached Trainer: start at epoch 0, as fit() does
+    )
     loader = datamodule.train_dataloader().iterables["source"]
     model.train()
     ends, sizes = [], []

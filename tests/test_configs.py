@@ -22,7 +22,17 @@ BACKBONES, STRATEGIES, TASKS = options("backbone"), options("strategy"), options
 
 def test_the_skeleton_ships_the_expected_options() -> None:
     assert {"minilm", "tiny", "bert_base", "distilbert", "roberta_base", "deberta_v3_base"} <= set(BACKBONES)
-    assert {"fine_tune", "feature_extraction", "dann"} <= set(STRATEGIES)
+    assert {
+        "fine_tune",
+        "feature_extraction",
+        "gradual_unfreeze",
+        "lora",
+        "udalm",
+        "dann",
+        "cdan",
+        "mmd",
+        "coral",
+    } == set(STRATEGIES)
     assert "sentiment" in TASKS
 
 
