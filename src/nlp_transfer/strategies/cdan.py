@@ -22,8 +22,7 @@ from torch import nn
 from nlp_transfer.adaptation.cdan import ConditionalDomainAdversarialLoss, multilinear_map
 from nlp_transfer.adaptation.schedules import ganin_lambda
 from nlp_transfer.models.backbone import hidden_size
-from nlp_transfer.strategies.base import Batch
-from nlp_transfer.strategies.domain_adaptation import DomainAdaptationModule
+from nlp_transfer.strategies.domain_adaptation import DomainAdaptationModule, DomainRows
 
 
 class CDANModule(DomainAdaptationModule):
@@ -62,19 +61,11 @@ class CDANModule(DomainAdaptationModule):
         self.lambda_gamma = lambda_gamma
         self.lambda_max = lambda_max
 
-    def domain_loss(
-        self,
-        source_features: torch.Tensor,
-        target_features: torch.Tensor,
-        source_logits: torch.Tensor,
-        target_logits: torch.Tensor,
-        source_batch: Batch,
-        target_batch: Batch,
-    ) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
+    def domain_loss(self, rows: DomainRows) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
         """Discriminator BCE on f ⊗ softmax(logits) of both domains, reversed with Ganin's λ_p."""
         lam = ganin_lambda(self.progress, self.lambda_gamma, self.lambda_max)
         self.conditional_adversarial.grl.coeff = lam
         loss, accuracy = self.conditional_adversarial(
-            source_features, target_features, source_logits, target_logits
+            rows.source_features, rows.target_features, rows.source_logits, rows.target_logits
         )
         return loss, {"domain_acc": accuracy, "lambda": lam}

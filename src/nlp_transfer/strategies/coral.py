@@ -16,8 +16,7 @@ from typing import Any
 import torch
 
 from nlp_transfer.adaptation.coral import CoralLoss
-from nlp_transfer.strategies.base import Batch
-from nlp_transfer.strategies.domain_adaptation import DomainAdaptationModule
+from nlp_transfer.strategies.domain_adaptation import DomainAdaptationModule, DomainRows
 
 
 class CORALModule(DomainAdaptationModule):
@@ -29,14 +28,6 @@ class CORALModule(DomainAdaptationModule):
         super().__init__(*args, **kwargs)
         self.coral = CoralLoss()
 
-    def domain_loss(
-        self,
-        source_features: torch.Tensor,
-        target_features: torch.Tensor,
-        source_logits: torch.Tensor,
-        target_logits: torch.Tensor,
-        source_batch: Batch,
-        target_batch: Batch,
-    ) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
+    def domain_loss(self, rows: DomainRows) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
         """‖C_S − C_T‖²_F / (4 d²) of the feature rows; predictions play no part."""
-        return self.coral(source_features, target_features), {}
+        return self.coral(rows.source_features, rows.target_features), {}

@@ -20,8 +20,7 @@ from torch import nn
 from nlp_transfer.adaptation.dann import DomainAdversarialLoss
 from nlp_transfer.adaptation.schedules import ganin_lambda
 from nlp_transfer.models.backbone import hidden_size
-from nlp_transfer.strategies.base import Batch
-from nlp_transfer.strategies.domain_adaptation import DomainAdaptationModule, TargetLabelLeakError
+from nlp_transfer.strategies.domain_adaptation import DomainAdaptationModule, DomainRows, TargetLabelLeakError
 
 __all__ = ["DANNModule", "TargetLabelLeakError"]
 
@@ -48,17 +47,9 @@ class DANNModule(DomainAdaptationModule):
         self.lambda_gamma = lambda_gamma
         self.lambda_max = lambda_max
 
-    def domain_loss(
-        self,
-        source_features: torch.Tensor,
-        target_features: torch.Tensor,
-        source_logits: torch.Tensor,
-        target_logits: torch.Tensor,
-        source_batch: Batch,
-        target_batch: Batch,
-    ) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
+    def domain_loss(self, rows: DomainRows) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
         """BCE of the discriminator on the reversed features; λ_p follows Ganin's schedule."""
         lam = ganin_lambda(self.progress, self.lambda_gamma, self.lambda_max)
         self.domain_adversarial.grl.coeff = lam
-        loss, accuracy = self.domain_adversarial(source_features, target_features)
+        loss, accuracy = self.domain_adversarial(rows.source_features, rows.target_features)
         return loss, {"domain_acc": accuracy, "lambda": lam}

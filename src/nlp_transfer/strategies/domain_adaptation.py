@@ -15,12 +15,26 @@ the cost of pairwise losses such as MMD (O(n²) kernel).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from nlp_transfer.adaptation.schedules import check_warmup, warmup_factor
 from nlp_transfer.strategies.base import Batch, TransferModule
+
+
+@dataclass(frozen=True)
+class DomainRows:
+    """What a domain loss sees of one step: matching feature and logit rows of each domain (one per text,
+    or per real token), and the batches they came from."""
+
+    source_features: torch.Tensor
+    target_features: torch.Tensor
+    source_logits: torch.Tensor
+    target_logits: torch.Tensor
+    source_batch: Batch
+    target_batch: Batch
 
 
 class TargetLabelLeakError(RuntimeError):
@@ -63,15 +77,7 @@ class DomainAdaptationModule(TransferModule):
         self.warmup_gamma = warmup_gamma
         self.max_domain_rows = max_domain_rows
 
-    def domain_loss(
-        self,
-        source_features: torch.Tensor,
-        target_features: torch.Tensor,
-        source_logits: torch.Tensor,
-        target_logits: torch.Tensor,
-        source_batch: Batch,
-        target_batch: Batch,
-    ) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
+    def domain_loss(self, rows: DomainRows) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
         """The method's loss on (rows, d) features and (rows, classes) logits; returns (loss, extra logs).
 
         Extra logs are logged under `train/<name>`.
@@ -109,7 +115,7 @@ class DomainAdaptationModule(TransferModule):
             domain_loss, extras = class_loss.new_zeros(()), {}
         else:
             domain_loss, extras = self.domain_loss(
-                source_rows, target_rows, source_row_logits, target_row_logits, source, target
+                DomainRows(source_rows, target_rows, source_row_logits, target_row_logits, source, target)
             )
         weight = self.domain_weight()
         loss = class_loss + weight * domain_loss

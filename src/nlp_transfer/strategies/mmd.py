@@ -16,8 +16,7 @@ from typing import Any
 import torch
 
 from nlp_transfer.adaptation.mmd import MultiKernelMMD
-from nlp_transfer.strategies.base import Batch
-from nlp_transfer.strategies.domain_adaptation import DomainAdaptationModule
+from nlp_transfer.strategies.domain_adaptation import DomainAdaptationModule, DomainRows
 
 
 class MMDModule(DomainAdaptationModule):
@@ -41,14 +40,6 @@ class MMDModule(DomainAdaptationModule):
         self.mmd = MultiKernelMMD(kernel_multipliers, bandwidth, estimator)
         self.min_domain_rows = self.mmd.min_rows  # the unbiased estimate needs a within-domain pair
 
-    def domain_loss(
-        self,
-        source_features: torch.Tensor,
-        target_features: torch.Tensor,
-        source_logits: torch.Tensor,
-        target_logits: torch.Tensor,
-        source_batch: Batch,
-        target_batch: Batch,
-    ) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
+    def domain_loss(self, rows: DomainRows) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
         """MK-MMD² of the feature rows; predictions play no part."""
-        return self.mmd(source_features, target_features), {}
+        return self.mmd(rows.source_features, rows.target_features), {}
