@@ -55,24 +55,6 @@ def test_each_da_strategy_trains_and_records_finite_metrics(strategy: str, task:
     assert on_disk["cost"]["train_steps"] == 4
 
 
-@pytest.mark.parametrize("strategy", sorted(DA_STRATEGIES))
-def test_training_batches_carry_no_target_labels(strategy: str, tmp_path) -> None:
-    datamodule, model = build(strategy, tmp_path, "task=ner")
-    assert isinstance(model, DA_STRATEGIES[strategy]) and model.uses_target_data
-    seen: list[dict[str, set[str]]] = []
-    original = model.training_step
-
-    def spy(batch, batch_idx):
-        seen.append({role: set(part) for role, part in batch.items()})
-        return original(batch, batch_idx)
-
-    model.training_step = spy
-    fit(model, datamodule, steps=2)
-    assert len(seen) == 2
-    for keys in seen:
-        assert keys["target"] == {"input_ids", "attention_mask"} and "labels" in keys["source"]
-
-
 def model_only(strategy: str, tmp_path, *extra: str) -> DomainAdaptationModule:
     """The strategy on a tiny random encoder, without reading any data (for checks that need no batch)."""
     from hydra.utils import instantiate

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from nlp_transfer.assembly import build_data_and_model
-from nlp_transfer.strategies.dann import DANNModule, TargetLabelLeakError
+from nlp_transfer.strategies.dann import TargetLabelLeakError
 from tests.conftest import TINY_FAST, compose_config
 
 STRATEGIES = ["fine_tune", "feature_extraction", "dann"]
@@ -98,9 +98,13 @@ def test_feature_extraction_keeps_the_frozen_encoder_in_eval_mode(tmp_path) -> N
     assert seen == [(False, True, True), (False, True, True)]
 
 
-def test_dann_training_batches_never_carry_target_labels(tmp_path) -> None:
-    datamodule, model = build("dann", tmp_path)
-    assert isinstance(model, DANNModule)
+TARGET_USING = [("dann", "sentiment"), *((s, "ner") for s in ("dann", "cdan", "mmd", "coral", "udalm"))]
+
+
+@pytest.mark.parametrize(("strategy", "task"), TARGET_USING)
+def test_adaptation_training_batches_never_carry_target_labels(strategy: str, task: str, tmp_path) -> None:
+    datamodule, model = build(strategy, tmp_path, f"task={task}")
+    assert model.uses_target_data
     batches: list[dict] = []
     original = model.training_step
 

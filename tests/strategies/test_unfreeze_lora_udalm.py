@@ -183,23 +183,12 @@ def test_lora_names_the_linear_layers_when_target_modules_do_not_match() -> None
 
 
 # ----------------------------------------------------------------------------- UDALM
-def test_udalm_never_sees_target_labels_and_ties_its_mlm_decoder(build) -> None:
-    datamodule, model = build("udalm")
+def test_udalm_ties_its_mlm_decoder_to_the_input_embeddings(build) -> None:
+    # (that its training batches carry no target labels is asserted with the other adaptation strategies
+    # in test_strategy_contracts.py)
+    _, model = build("udalm")
     assert isinstance(model, UDALMModule)
     assert model.mlm_head.decoder.weight is model.encoder.get_input_embeddings().weight
-    batches: list[dict] = []
-    original = model.training_step
-
-    def spy(batch, batch_idx):
-        batches.append({role: set(part) for role, part in batch.items()})
-        return original(batch, batch_idx)
-
-    model.training_step = spy
-    fit(model, datamodule, steps=3)
-    assert len(batches) == 3
-    for keys in batches:
-        assert keys["target"] == {"input_ids", "attention_mask"}
-        assert "labels" in keys["source"]
 
 
 def test_udalm_loss_is_class_loss_plus_weighted_mlm_loss(build) -> None:
