@@ -11,8 +11,10 @@ import datetime
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -43,35 +45,55 @@ def summarize(times: list[float]) -> dict[str, float]:
     return {"median": statistics.median(times), "min": min(times), "max": max(times), "repeats": len(times)}
 
 
+# Runs the measured command as ITS child and reports that child's rusage. Linux counts into a process's
+# peak RSS the memory image it had before `exec` (the forked copy of its parent), so a command started
+# straight from a large parent (a pytest process that loaded models) would report the parent's size.
+# This small interpreter is the parent instead.
+_MEASURING_PARENT = """
+import json, os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as handle:
+    json.dump({"returncode": os.waitstatus_to_exitcode(status),
+               "cpu_seconds": usage.ru_utime + usage.ru_stime,
+               "peak_rss_mib": usage.ru_maxrss / 1024}, handle)
+"""
+
+
 def run_child(
     command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 900.0
 ) -> dict[str, Any]:
     """Run a command to completion and return its wall seconds, CPU seconds, peak RSS and output.
 
-    `os.wait4` gives the resource usage of exactly this child (not of every child so far), so the peak
-    resident memory and CPU time belong to it alone. CPU time hardly depends on a neighbour's load.
+    `os.wait4` in a small measuring parent gives the resource usage of exactly this command (not of
+    every child so far, nor of the process that launched it), so the peak resident memory and CPU time
+    belong to it alone. CPU time hardly depends on a neighbour's load.
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+    ):
+        usage_file = Path(scratch) / "usage.json"
+        wrapped = [sys.executable, "-c", _MEASURING_PARENT, str(usage_file), *command]
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - start > timeout:
-                process.kill()
-                pid, status, usage = os.wait4(process.pid, 0)
-                break
-            time.sleep(0.01)
+        process = subprocess.Popen(wrapped, cwd=cwd, env=env, stdout=out, stderr=err, start_new_session=True)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # the measuring parent and the command with it
+            process.wait()
         wall = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
+        usage = (
+            json.loads(usage_file.read_text())
+            if usage_file.is_file()
+            else {"returncode": process.returncode, "cpu_seconds": float("nan"), "peak_rss_mib": float("nan")}
+        )
         return {
-            "returncode": process.returncode,
+            **usage,
             "wall_seconds": wall,
-            "cpu_seconds": usage.ru_utime + usage.ru_stime,
-            "peak_rss_mib": usage.ru_maxrss / 1024,  # Linux reports KiB
             "stdout": out.read().decode(errors="replace"),
             "stderr": err.read().decode(errors="replace"),
         }
