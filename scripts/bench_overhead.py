@@ -71,7 +71,7 @@ def compose(args: argparse.Namespace, output_dir: Path) -> Any:
         f"paths.cache_dir={args.cache_dir}", "logger=none",
         f"trainer.max_steps={args.warmup + args.steps}", "trainer.max_epochs=-1",
         "trainer.limit_val_batches=0", "+trainer.enable_checkpointing=false",
-        "trainer.enable_model_summary=false",
+        "trainer.enable_model_summary=false", *args.overrides,
     ]  # fmt: skip
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
@@ -178,6 +178,7 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, default=None, help="also cProfile one Trainer run into this file"
     )
+    parser.add_argument("overrides", nargs="*", help="extra Hydra overrides (callbacks.progress_bar=null)")
     args = parser.parse_args()
     if args.warmup < 1 or args.steps < 1:
         parser.error("--warmup and --steps must be at least 1 (the clock starts when warm-up ends)")

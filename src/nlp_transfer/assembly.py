@@ -87,8 +87,11 @@ def test_domains(cfg: DictConfig, strategy_class: type) -> list[str] | None:
 
 
 def build_callbacks(cfg: DictConfig) -> list[Any]:
-    """The `callbacks` group's callbacks, then the label-free validators of `selection` (if on)."""
-    callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
+    """The `callbacks` group's callbacks, then the label-free validators of `selection` (if on).
+
+    An entry set to null (`callbacks.progress_bar=null`) is switched off.
+    """
+    callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node is not None]
     if cfg.get("selection"):  # selection=none composes to an empty node
         callbacks.append(instantiate(cfg.selection, _convert_="all"))
     return callbacks
@@ -96,7 +99,7 @@ def build_callbacks(cfg: DictConfig) -> list[Any]:
 
 def build_loggers(cfg: DictConfig) -> list[Any]:
     """Every logger under `cfg.logger` (an empty group means none)."""
-    return [instantiate(node) for node in (cfg.get("logger") or {}).values()]
+    return [instantiate(node) for node in (cfg.get("logger") or {}).values() if node is not None]
 
 
 def scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
