@@ -76,3 +76,21 @@ def run_training(tmp_path: Path) -> Callable[..., dict]:
         return record
 
     return _run
+
+
+def fit_quietly(model, datamodule, steps: int, **trainer_args):
+    """`Trainer.fit` for `steps` steps on the CPU with no validation, logger, checkpoints or progress bar."""
+    import pytorch_lightning as pl
+
+    trainer = pl.Trainer(
+        max_steps=steps,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        **trainer_args,
+    )
+    trainer.fit(model, datamodule=datamodule)
+    return trainer

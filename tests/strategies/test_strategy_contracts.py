@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-import pytorch_lightning as pl
 import torch
 from torch import nn
 
 from nlp_transfer.assembly import build_data_and_model
 from nlp_transfer.strategies.dann import TargetLabelLeakError
 from tests.conftest import TINY_FAST, compose_config
+from tests.conftest import fit_quietly as fit
 
 STRATEGIES = ["fine_tune", "feature_extraction", "dann"]
 
@@ -21,19 +21,6 @@ def build(strategy: str, tmp_path, *extra: str):
     return build_data_and_model(cfg)
 
 
-def fit(model: pl.LightningModule, datamodule, steps: int = 3) -> None:
-    trainer = pl.Trainer(
-        max_steps=steps,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
-    )
-    trainer.fit(model, datamodule=datamodule)
-
-
 def snapshot(module: nn.Module) -> dict[str, torch.Tensor]:
     return {name: p.detach().clone() for name, p in module.named_parameters()}
 
@@ -41,7 +28,7 @@ def snapshot(module: nn.Module) -> dict[str, torch.Tensor]:
 def test_feature_extraction_leaves_every_backbone_weight_unchanged(tmp_path) -> None:
     datamodule, model = build("feature_extraction", tmp_path, "strategy.optimizer.lr=0.05")
     encoder_before, head_before = snapshot(model.encoder), snapshot(model.head)
-    fit(model, datamodule)
+    fit(model, datamodule, steps=3)
     for name, param in model.encoder.named_parameters():
         assert torch.equal(param, encoder_before[name]), f"backbone weight {name} changed"
     assert any(not torch.equal(p, head_before[n]) for n, p in model.head.named_parameters()), (
@@ -53,7 +40,7 @@ def test_feature_extraction_leaves_every_backbone_weight_unchanged(tmp_path) -> 
 def test_fine_tuning_strategies_change_backbone_weights(strategy: str, tmp_path) -> None:
     datamodule, model = build(strategy, tmp_path, "strategy.optimizer.lr=0.01")
     before = snapshot(model.encoder)
-    fit(model, datamodule)
+    fit(model, datamodule, steps=3)
     changed = [n for n, p in model.encoder.named_parameters() if not torch.equal(p, before[n])]
     assert len(changed) > len(before) // 2, f"only {len(changed)} of {len(before)} backbone tensors changed"
 

@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import pytest
-import pytorch_lightning as pl
 import torch
 from torch import nn
 
@@ -17,6 +16,7 @@ from nlp_transfer.strategies.gradual_unfreeze import GradualUnfreezeModule
 from nlp_transfer.strategies.lora import LoRAModule
 from nlp_transfer.strategies.udalm import UDALMModule
 from tests.conftest import TINY_FAST, compose_config
+from tests.conftest import fit_quietly as fit
 
 STRATEGIES = ["gradual_unfreeze", "lora", "udalm"]
 TASKS = ["sentiment", "emotion", "topic", "ner"]
@@ -49,21 +49,6 @@ def bare(module_class: type, **kwargs):
         encoder=random_bert(), label_names=["a", "b"], head=ClassificationHead, optimizer=torch.optim.AdamW,
         **kwargs,
     )  # fmt: skip
-
-
-def fit(model: pl.LightningModule, datamodule, steps: int, **trainer_args) -> pl.Trainer:
-    trainer = pl.Trainer(
-        max_steps=steps,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
-        **trainer_args,
-    )
-    trainer.fit(model, datamodule=datamodule)
-    return trainer
 
 
 def snapshot(module: nn.Module) -> dict[str, torch.Tensor]:
