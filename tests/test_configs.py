@@ -51,6 +51,14 @@ def test_every_backbone_strategy_task_combination_composes(
     assert cfg.trainer.accelerator == "auto"
 
 
+def test_a_run_tested_on_every_domain_is_named_after_its_source_only(tmp_path) -> None:
+    pair = ["strategy=fine_tune", "domain.source=dvd", "domain.target=kitchen"]
+    cfg = compose_config(pair, tmp_path)
+    assert cfg.run_name.endswith("_dvd-kitchen")
+    cfg = compose_config([*pair, "evaluate_on=all_domains"], tmp_path)
+    assert cfg.run_name.endswith("_dvd-all")
+
+
 def test_every_task_has_a_default_domain_pair_of_its_own_domains(tmp_path) -> None:
     for task in TASKS:
         cfg = compose_config([f"task={task}"], tmp_path)

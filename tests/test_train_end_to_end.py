@@ -116,6 +116,18 @@ def test_eval_reproduces_the_runs_target_accuracy_and_moves_target(run_training)
     assert moved["source/test/acc"] == pytest.approx(record["metrics"]["source/test/acc"])
 
 
+def test_eval_of_a_run_tested_on_every_domain_names_its_pair_and_can_move_target(run_training) -> None:
+    from nlp_transfer.eval import evaluate
+
+    record = run_training("strategy=fine_tune", "evaluate_on=all_domains")
+    metrics = evaluate(record["output_dir"])
+    for name in ("target/test/acc", "source/test/acc", "domains/dvd/test/acc", "domains/books/test/acc"):
+        assert metrics[name] == pytest.approx(record["metrics"][name]), name
+    moved = evaluate(record["output_dir"], target="dvd")  # one pair only, under the usual names
+    assert moved["target/test/acc"] == pytest.approx(record["metrics"]["domains/dvd/test/acc"])
+    assert not any(name.startswith("domains/") for name in moved)
+
+
 def test_missing_data_directory_fails_before_training_and_is_recorded(run_training, tmp_path) -> None:
     out = tmp_path / "bad"
     with pytest.raises(DataError, match="NLP_TRANSFER_DATA"):

@@ -11,7 +11,7 @@ CONFIG_DIR = PROJECT_ROOT / "conf"
 
 
 def register_resolvers() -> None:
-    """`${project_root:}` → the repository root (where conf/ lives), for default data/log paths."""
+    """`${project_root:}` (the repository root), `${run_group:…}` and `${domain_pair:…}` for the configs."""
     if not CONFIG_DIR.is_dir():
         raise RuntimeError(
             f"Hydra configs not found at {CONFIG_DIR}: install the project in editable mode "
@@ -19,6 +19,16 @@ def register_resolvers() -> None:
         )
     OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
     OmegaConf.register_new_resolver("run_group", run_group, replace=True)
+    OmegaConf.register_new_resolver("domain_pair", domain_pair, replace=True)
+
+
+def domain_pair(source: str, target: str, evaluate_on: str = "pair") -> str:
+    """`books-kitchen` for a pair run; `books-all` for one tested on every domain (evaluate_on=all_domains).
+
+    Run and job folders and W&B run names use it, so a merged transfer_grid job is not named after
+    whichever target happened to come first.
+    """
+    return f"{source}-all" if evaluate_on == "all_domains" else f"{source}-{target}"
 
 
 def run_group(default: str) -> str:

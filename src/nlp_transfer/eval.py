@@ -4,7 +4,9 @@
     python eval.py run_dir=logs/sentiment/runs/<run> target=dvd   # the same model on another domain
 
 The run's fully resolved config (saved in `results.json`) rebuilds data and model exactly as
-trained; metrics go to `<run_dir>/eval/<time>/eval.json`.
+trained; metrics go to `<run_dir>/eval/<time>/eval.json`. A run trained once per source
+(`evaluate_on=all_domains`) is tested on every domain again, with its pair's `source/test/*` and
+`target/test/*` named as in training; with `target=…` it is tested on that pair only.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def evaluate(run_dir: str | Path, checkpoint: str = "best", target: str | None =
     if target is not None:
         cfg.task.target = target
         cfg.domain.target = target
+        cfg.evaluate_on = "pair"  # one named target: test that pair, not every domain again
     datamodule, model = build_data_and_model(cfg)
     state = torch.load(
         resolve_checkpoint(run_dir, record, checkpoint), map_location="cpu", weights_only=False
@@ -56,7 +59,12 @@ def evaluate(run_dir: str | Path, checkpoint: str = "best", target: str | None =
     model.load_state_dict(state["state_dict"])
     trainer = pl.Trainer(accelerator="auto", devices=1, logger=False, enable_checkpointing=False)
     trainer.test(model, datamodule=datamodule)
-    return {k: float(v) for k, v in sorted(trainer.callback_metrics.items())}
+    metrics = {k: float(v) for k, v in sorted(trainer.callback_metrics.items())}
+    if getattr(datamodule, "test_domains", None) is not None:  # an all_domains run: name its pair too
+        from nlp_transfer.results.domain_metrics import with_pair_names
+
+        metrics = dict(sorted(with_pair_names(metrics, datamodule.source, datamodule.target).items()))
+    return metrics
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")

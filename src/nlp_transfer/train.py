@@ -16,6 +16,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from nlp_transfer.config import CONFIG_DIR, PROJECT_ROOT, register_resolvers
+from nlp_transfer.objective import check_objective, objective_value
 from nlp_transfer.results.record import environment, write_results
 from nlp_transfer.resume import describe_checkpoint, finished_record, resume_checkpoint
 
@@ -30,6 +31,18 @@ def _choices() -> dict[str, Any]:
     if not HydraConfig.initialized():
         return {}
     return {k: v for k, v in HydraConfig.get().runtime.choices.items() if not k.startswith("hydra/")}
+
+
+_jobs_started_in_this_process = 0
+
+
+def _time_startup_from_job_start(callbacks: list[Any], job_started: float) -> None:
+    """After a process's first job, seconds_to_first_step counts from the job's own start (multiruns)."""
+    from nlp_transfer.callbacks.throughput import ThroughputMonitor
+
+    for monitor in callbacks:
+        if isinstance(monitor, ThroughputMonitor):
+            monitor.start_clock_at(job_started)
 
 
 def _throughput(callbacks: list[Any]) -> dict[str, Any]:
@@ -49,7 +62,10 @@ def _validator_selection(callbacks: list[Any]) -> dict[str, Any]:
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run one job from a composed config and return its results record (also written to disk)."""
+    global _jobs_started_in_this_process
     started = time.perf_counter()
+    first_job_in_process = _jobs_started_in_this_process == 0
+    _jobs_started_in_this_process += 1
     output_dir = Path(cfg.paths.output_dir)
     if (finished := finished_record(output_dir, force=bool(cfg.get("force", False)))) is not None:
         return finished  # a rerun or requeue of a finished job never retrains it (nlp_transfer.resume)
@@ -82,12 +98,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             evaluate_checkpoint,
         )
 
-        if str(cfg.optimized_metric).startswith("target/") and not cfg.get("oracle", False):
-            raise ValueError(
-                f"optimized_metric={cfg.optimized_metric} would choose hyperparameters on "
-                f"target labels. Use a source or label-free metric, or mark the run as an upper bound with "
-                f"oracle=true."
-            )
+        check_objective(str(cfg.optimized_metric), bool(cfg.get("oracle", False)), cfg.get("selection"))
         pl.seed_everything(cfg.seed, workers=True)
         log.info(
             "Building %s on %s: %s → %s",
@@ -99,6 +110,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         datamodule, model = build_data_and_model(cfg)
         log.info("%s: %d trainable parameters", type(model).__name__, model.trainable_parameter_count())
         callbacks = build_callbacks(cfg)
+        if not first_job_in_process:
+            _time_startup_from_job_start(callbacks, started)
         loggers = build_loggers(cfg)
         trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
@@ -136,6 +149,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 **_throughput(callbacks),
             },
         )
+        record["selection"]["objective_value"] = objective_value(record, str(cfg.optimized_metric))
         exit_code = 0
         return record
     except BaseException as err:
@@ -203,7 +217,7 @@ def main(cfg: DictConfig) -> float | None:
         return None
     _print_summary(record)
     metric = cfg.get("optimized_metric")
-    return record["metrics"].get(metric) if metric else None
+    return objective_value(record, str(metric)) if metric else None
 
 
 if __name__ == "__main__":

@@ -39,3 +39,11 @@ def test_process_age_comes_from_the_kernel_and_advances_with_the_clock() -> None
     second = seconds_since_process_start()
     assert first > 0
     assert 0.2 < second - first < 1.5
+
+
+def test_a_later_job_in_one_process_times_its_start_from_its_own_beginning(run_training, tmp_path) -> None:
+    """In a multirun the jobs share a process; a later job's startup must not include the earlier jobs."""
+    run_training(output_dir=tmp_path / "first")
+    time.sleep(1.0)  # process age now exceeds anything the next job could take to start
+    later = run_training(output_dir=tmp_path / "later")["cost"]
+    assert 0 < later["seconds_to_first_step"] < later["wall_seconds"]

@@ -85,29 +85,28 @@ def test_collect_refuses_a_missing_folder(tmp_path: Path) -> None:
 
 
 def test_the_notebook_builds_the_report_headless(tmp_path: Path, monkeypatch) -> None:
-    """Run the notebook's code cells (IPython display stubbed) on a small sweep written here."""
-    import sys
-    import types
+    """Execute the notebook in a real Jupyter kernel (nbclient) on a small sweep written here."""
+    import nbclient
+    import nbformat
 
     from nlp_transfer.config import PROJECT_ROOT
 
     for i, (s, t) in enumerate([("books", "dvd"), ("dvd", "books"), ("books", "books")]):
         write_run(tmp_path / "sweep", str(i), "dann", s, t, 0.7 + 0.05 * i)
-    shown: list[object] = []
-    display = types.ModuleType("IPython.display")
-    display.display = shown.append
-    display.Markdown = lambda text: ("markdown", text)
-    display.Image = lambda filename: ("image", filename)
-    monkeypatch.setitem(sys.modules, "IPython", types.ModuleType("IPython"))
-    monkeypatch.setitem(sys.modules, "IPython.display", display)
-    monkeypatch.setenv("NLP_TRANSFER_SWEEP", str(tmp_path / "sweep"))
+    monkeypatch.setenv("NLP_TRANSFER_SWEEP", str(tmp_path / "sweep"))  # the kernel inherits the environment
     monkeypatch.setenv("NLP_TRANSFER_REPORT", str(tmp_path / "report"))
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "compare_strategies.ipynb", as_version=4)
+    client = nbclient.NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()  # raises CellExecutionError if any cell fails
 
-    notebook = json.loads((PROJECT_ROOT / "notebooks" / "compare_strategies.ipynb").read_text())
-    namespace: dict = {}
-    for cell in notebook["cells"]:
-        if cell["cell_type"] == "code":
-            exec("".join(cell["source"]), namespace)  # noqa: S102 - the project's own notebook
-    kinds = [item[0] for item in shown]
-    assert kinds.count("markdown") == 1 and kinds.count("image") == 2  # one heatmap + the bar chart
-    assert "0.7500" in shown[0][1] and "0.8000" in shown[0][1]
+    outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.get("outputs", [])]
+    assert not [out for out in outputs if out.output_type == "error"]
+    shown = [out.data for out in outputs if out.output_type == "display_data"]
+    tables = [data["text/markdown"] for data in shown if "text/markdown" in data]
+    images = [data for data in shown if "image/png" in data]
+    assert len(tables) == 1 and len(images) == 2  # one task table; one heatmap + the bar chart
+    assert "0.7500" in tables[0] and "0.8000" in tables[0]
+    printed = "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
+    assert "3 runs, 0 failed" in printed

@@ -6,6 +6,10 @@ Hydra's launcher (so each trial is an ordinary job with its own run dir and resu
 return value (the run's `optimized_metric`) is told back. The study lives in a storage (an SQLite
 file in the sweep folder by default) under `study_name`: running the same command again resumes it
 and only runs the trials still missing. A trial left RUNNING by an interrupted process is marked FAIL.
+`direction: auto` takes the objective's own direction (a loss or a lower-is-better validator such as
+`selection/entropy` is minimised). Failed trials are retried with new suggestions, but after
+`max_failed_trials` failures in one invocation the search stops (its exit code then says so) instead of
+looping on a setting that always fails.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
 SEARCH_TYPES = ("float", "int", "categorical")
+DIRECTIONS = ("auto", "maximize", "minimize")
 
 
 def suggest(trial: Any, name: str, spec: dict[str, Any]) -> Any:
@@ -42,16 +47,20 @@ class OptunaSweeper(Sweeper):
         study_name: str,
         params: dict[str, Any],
         n_trials: int = 20,
-        direction: str = "maximize",
+        direction: str = "auto",
         storage: str | None = None,
         seed: int = 0,
+        max_failed_trials: int | None = None,
     ) -> None:
+        if direction not in DIRECTIONS:
+            raise ValueError(f"hydra.sweeper.direction must be one of {DIRECTIONS}, got {direction!r}")
         self.study_name = study_name
         self.params = params
         self.n_trials = n_trials
         self.direction = direction
         self.storage = storage
         self.seed = seed
+        self.max_failed_trials = n_trials if max_failed_trials is None else max_failed_trials
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
@@ -59,6 +68,10 @@ class OptunaSweeper(Sweeper):
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=task_function, config=config
         )
+        if self.direction == "auto":
+            from nlp_transfer.objective import objective_direction
+
+            self.direction = objective_direction(str(OmegaConf.select(config, "optimized_metric")))
 
     def _study(self, sweep_dir: Path) -> Any:
         import optuna
@@ -92,7 +105,14 @@ class OptunaSweeper(Sweeper):
         done = len(study.get_trials(deepcopy=False, states=(complete,)))
         log.info("Study %r: %d of %d trials complete", self.study_name, done, self.n_trials)
         returns = []
+        failed = 0
         while done < self.n_trials:
+            if failed >= self.max_failed_trials:
+                log.error(
+                    "Stopping the search: %d trials failed in this run (hydra.sweeper.max_failed_trials); "
+                    "their errors are in their results.json", failed,
+                )  # fmt: skip
+                break
             trial = study.ask()
             overrides = tuple(f"{name}={suggest(trial, name, spec)}" for name, spec in params.items())
             (result,) = self.launcher.launch([overrides + tuple(arguments)], initial_job_idx=trial.number)
@@ -100,6 +120,7 @@ class OptunaSweeper(Sweeper):
             value = result.return_value if result.status.name == "COMPLETED" else None
             if value is None or not math.isfinite(value):
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                failed += 1
             else:
                 study.tell(trial, value)
                 done += 1

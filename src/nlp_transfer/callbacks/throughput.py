@@ -6,7 +6,8 @@ excluded); adaptation strategies also process an equal number of target examples
 It stays off the hot path: per step it only reads the clock and the batch size (no tensor work, no
 host sync). Throughput is logged once per `trainer.log_every_n_steps` steps, averaged over those steps,
 which is steadier than one step's figure and calls `self.log` a tenth as often. It also records how long
-the process took to reach its first training step (imports, data, model, Trainer set-up).
+the process took to reach its first training step (imports, data, model, Trainer set-up); for the later
+jobs of a multirun run in one process, from the job's start instead (`start_clock_at`).
 """
 
 from __future__ import annotations
@@ -38,10 +39,18 @@ class ThroughputMonitor(pl.Callback):
         self.examples = 0
         self.step_seconds: list[float] = []
         self.seconds_to_first_step: float | None = None
+        self._clock_origin: float | None = None  # None: count from the process start
         self._last_end: float | None = None
         self._window_examples = 0
         self._window_seconds = 0.0
         self._window_steps = 0
+
+    def start_clock_at(self, origin: float) -> None:
+        """Count `seconds_to_first_step` from `origin` (a `time.perf_counter()` value), not the process start.
+
+        A multirun's jobs share one process: the second job's first step is not "process age" away.
+        """
+        self._clock_origin = origin
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._last_end = time.perf_counter()  # a step's time starts when the previous one ended
@@ -53,7 +62,11 @@ class ThroughputMonitor(pl.Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
         if self.seconds_to_first_step is None and not self.step_seconds:
-            self.seconds_to_first_step = seconds_since_process_start()
+            self.seconds_to_first_step = (
+                seconds_since_process_start()
+                if self._clock_origin is None
+                else time.perf_counter() - self._clock_origin
+            )
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int

@@ -1,0 +1,57 @@
+"""What a hyperparameter search optimises for one run, which way is better, and whether it is allowed.
+
+`optimized_metric` names either a logged metric (`source/val/acc`, `source/val/loss`, …) or a label-free
+validator as `selection/<validator>` (entropy, info_max, dev, source_val): the run then reports that
+validator's score at the validation point it would pick, so a search ranks settings the way the
+validator ranks checkpoints (You et al. 2019 select hyperparameters with DEV in just this way).
+A target-test metric is an oracle objective and needs `oracle=true`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+SELECTION_PREFIX = "selection/"
+
+
+def validator_name(metric: str) -> str | None:
+    """`entropy` for `selection/entropy`; None for an ordinary metric name."""
+    return metric[len(SELECTION_PREFIX) :] if metric.startswith(SELECTION_PREFIX) else None
+
+
+def objective_direction(metric: str) -> str:
+    """`maximize` or `minimize` for an `optimized_metric` (a validator's own direction; losses go down)."""
+    name = validator_name(metric)
+    if name is None:
+        return "minimize" if metric.rsplit("/", 1)[-1] == "loss" else "maximize"
+    from nlp_transfer.selection.registry import VALIDATORS  # imports torch: only for validator objectives
+
+    if name not in VALIDATORS:
+        raise ValueError(f"optimized_metric={metric}: no validator {name!r}; one of {sorted(VALIDATORS)}")
+    return "maximize" if VALIDATORS[name].higher_is_better else "minimize"
+
+
+def check_objective(metric: str, oracle: bool, selection: Mapping[str, Any] | None) -> None:
+    """Refuse, before training, an objective that would read target labels or that nothing will measure."""
+    if metric.startswith("target/") and not oracle:
+        raise ValueError(
+            f"optimized_metric={metric} would choose hyperparameters on target labels. Use a source or "
+            f"label-free metric (e.g. selection/dev), or mark the run as an upper bound with oracle=true."
+        )
+    name = validator_name(metric)
+    listed = list((selection or {}).get("validators") or [])
+    if name is not None and name not in listed:
+        raise ValueError(
+            f"optimized_metric={metric} needs the {name!r} validator to run: use selection=default and "
+            f"list it in selection.validators (now {listed})."
+        )
+
+
+def objective_value(record: Mapping[str, Any], metric: str) -> float | None:
+    """The run's objective from its results record (None when the run did not measure it)."""
+    name = validator_name(metric)
+    if name is None:
+        return record.get("metrics", {}).get(metric)
+    pick = (record.get("selection") or {}).get("validators", {}).get(name)
+    return None if pick is None else pick.get("score")
