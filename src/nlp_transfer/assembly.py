@@ -78,10 +78,11 @@ def test_domains(cfg: DictConfig, strategy_class: type) -> list[str] | None:
             f"{cfg.task.target!r} text, so its model depends on the target and cannot stand for the other "
             f"domains. Use evaluate_on=pair (one job per source → target pair) for it."
         )
-    if not str(cfg.task.selection_metric).startswith("source/"):
+    checkpoint_metric = str(cfg.get("checkpoint_metric") or cfg.task.selection_metric)
+    if not checkpoint_metric.startswith("source/"):
         raise ValueError(
-            f"evaluate_on=all_domains needs a checkpoint chosen on source data; task.selection_metric is "
-            f"{cfg.task.selection_metric!r}. Use evaluate_on=pair."
+            f"evaluate_on=all_domains needs a checkpoint chosen on source data; checkpoint_metric is "
+            f"{checkpoint_metric!r} (a validator reading {cfg.task.target!r} text). Use evaluate_on=pair."
         )
     return all_domains_of(cfg.task.domains, cfg.task.source, cfg.task.target)
 

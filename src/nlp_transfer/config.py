@@ -11,7 +11,7 @@ CONFIG_DIR = PROJECT_ROOT / "conf"
 
 
 def register_resolvers() -> None:
-    """`${project_root:}` (the repository root), `${run_group:…}` and `${domain_pair:…}` for the configs."""
+    """`${project_root:}` (the repository root), `${run_group:…}`, `${domain_pair:…}`, `${metric_mode:…}`."""
     if not CONFIG_DIR.is_dir():
         raise RuntimeError(
             f"Hydra configs not found at {CONFIG_DIR}: install the project in editable mode "
@@ -20,6 +20,14 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
     OmegaConf.register_new_resolver("run_group", run_group, replace=True)
     OmegaConf.register_new_resolver("domain_pair", domain_pair, replace=True)
+    OmegaConf.register_new_resolver("metric_mode", metric_mode, replace=True)
+
+
+def metric_mode(metric: str) -> str:
+    """ModelCheckpoint's `mode` for a monitored metric: `min` for losses and lower-is-better validators."""
+    from nlp_transfer.objective import objective_direction
+
+    return "max" if objective_direction(metric) == "maximize" else "min"
 
 
 def domain_pair(source: str, target: str, evaluate_on: str = "pair") -> str:

@@ -4,7 +4,8 @@
 validator as `selection/<validator>` (entropy, info_max, dev, source_val): the run then reports that
 validator's score at the validation point it would pick, so a search ranks settings the way the
 validator ranks checkpoints (You et al. 2019 select hyperparameters with DEV in just this way).
-A target-test metric is an oracle objective and needs `oracle=true`.
+A target-test metric is an oracle objective and needs `oracle=true`. `checkpoint_metric` (what picks the
+saved checkpoint) takes the same names, minus the target ones.
 """
 
 from __future__ import annotations
@@ -46,6 +47,18 @@ def check_objective(metric: str, oracle: bool, selection: Mapping[str, Any] | No
             f"optimized_metric={metric} needs the {name!r} validator to run: use selection=default and "
             f"list it in selection.validators (now {listed})."
         )
+
+
+def check_checkpoint_metric(metric: str, selection: Mapping[str, Any] | None) -> None:
+    """A checkpoint is chosen on source validation or by a label-free validator that runs; nothing else."""
+    if metric.startswith("source/val/"):
+        return
+    if validator_name(metric) is None:
+        raise ValueError(
+            f"checkpoint_metric={metric}: a checkpoint may be chosen on a source-validation metric "
+            f"(source/val/<name>) or by a label-free validator (selection/<validator>), never on target data."
+        )
+    check_objective(metric, oracle=False, selection=selection)
 
 
 def objective_value(record: Mapping[str, Any], metric: str) -> float | None:

@@ -16,7 +16,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from nlp_transfer.config import CONFIG_DIR, PROJECT_ROOT, register_resolvers
-from nlp_transfer.objective import check_objective, objective_value
+from nlp_transfer.objective import check_checkpoint_metric, check_objective, objective_value
 from nlp_transfer.results.record import environment, write_results
 from nlp_transfer.resume import describe_checkpoint, finished_record, resume_checkpoint
 
@@ -67,6 +67,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     first_job_in_process = _jobs_started_in_this_process == 0
     _jobs_started_in_this_process += 1
     output_dir = Path(cfg.paths.output_dir)
+    checkpoint_metric = str(cfg.get("checkpoint_metric") or cfg.task.selection_metric)
     if (finished := finished_record(output_dir, force=bool(cfg.get("force", False)))) is not None:
         return finished  # a rerun or requeue of a finished job never retrains it (nlp_transfer.resume)
     choices = _choices()
@@ -99,6 +100,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         )
 
         check_objective(str(cfg.optimized_metric), bool(cfg.get("oracle", False)), cfg.get("selection"))
+        check_checkpoint_metric(checkpoint_metric, cfg.get("selection"))
         pl.seed_everything(cfg.seed, workers=True)
         log.info(
             "Building %s on %s: %s → %s",
@@ -121,7 +123,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
         fit_seconds = time.perf_counter() - fit_started
 
-        # Metrics of the checkpoint chosen on source validation (task.selection_metric, never a target label)
+        # Metrics of the checkpoint chosen by checkpoint_metric (source validation or a label-free validator)
         best_path = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
         metrics = evaluate_checkpoint(trainer, model, datamodule, "best" if best_path else None)
 
@@ -135,9 +137,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             status="ok",
             metrics=metrics,
             selection={
-                "validator": cfg.task.selection_metric,
+                "validator": checkpoint_metric,
                 "checkpoint": best_path,
-                "score": metrics.get(cfg.task.selection_metric),
                 "objective": cfg.optimized_metric,
                 **_validator_selection(callbacks),
             },
@@ -149,6 +150,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 **_throughput(callbacks),
             },
         )
+        record["selection"]["score"] = objective_value(record, checkpoint_metric)
         record["selection"]["objective_value"] = objective_value(record, str(cfg.optimized_metric))
         exit_code = 0
         return record

@@ -114,3 +114,39 @@ def test_the_table_travels_in_checkpoints_so_a_resumed_run_keeps_earlier_points(
     earlier.points = first.points[:1]
     first.load_state_dict(earlier.state_dict())
     assert [p["step"] for p in first.points] == [5, 10]
+
+
+@pytest.mark.parametrize("validator", ["entropy", "dev"])  # here: entropy picks step 2, dev step 4
+def test_a_label_free_validator_can_choose_the_checkpoint(run_training, validator: str) -> None:
+    record = run_training("strategy=dann", EVERY_TWO_STEPS, f"checkpoint_metric=selection/{validator}")
+    selection = record["selection"]
+    pick = selection["validators"][validator]
+    assert selection["validator"] == f"selection/{validator}" and selection["score"] == pick["score"]
+    assert f"step{pick['step']}" in Path(selection["checkpoint"]).name  # the lowest score: mode min
+    # the reported metrics belong to that checkpoint: the target accuracy measured at its point
+    assert record["metrics"]["target/test/acc"] == pytest.approx(pick["target/test/acc"], abs=1e-6)
+
+
+def test_a_checkpoint_metric_must_be_source_validation_or_a_running_validator(run_training, tmp_path) -> None:
+    cases = {
+        "target": (["checkpoint_metric=target/test/acc"], "never on target data"),
+        "off": (["checkpoint_metric=selection/dev", "selection=none"], "selection=default and list it"),
+        "shared": (
+            ["checkpoint_metric=selection/entropy", "evaluate_on=all_domains"],
+            "needs a checkpoint chosen on source data",
+        ),
+    }
+    for name, (overrides, message) in cases.items():
+        with pytest.raises(ValueError, match=message):
+            run_training(*overrides, output_dir=tmp_path / name)
+
+
+def test_the_checkpoint_mode_follows_the_metric(tmp_path) -> None:
+    def mode(metric: str) -> str:
+        cfg = compose_config([*TINY_FAST, f"checkpoint_metric={metric}"], tmp_path)
+        return cfg.callbacks.model_checkpoint.mode
+
+    metrics = ("source/val/acc", "source/val/loss", "selection/entropy", "selection/source_val")
+    modes = {metric: mode(metric) for metric in metrics}
+    assert modes == {"source/val/acc": "max", "source/val/loss": "min", "selection/entropy": "min",
+                    "selection/source_val": "max"}  # fmt: skip

@@ -88,7 +88,7 @@ class TransferGridSweeper(BasicSweeper):
             strategy = OmegaConf.select(cfg, "strategy._target_")
             self._decisions[key] = (
                 not OmegaConf.select(cfg, "target_finetune")  # a few-shot phase trains on target labels
-                and str(OmegaConf.select(cfg, "task.selection_metric", default="")).startswith("source/")
+                and str(OmegaConf.select(cfg, "checkpoint_metric", default="")).startswith("source/")
                 and strategy is not None
                 and not trains_on_target_data(strategy)
             )

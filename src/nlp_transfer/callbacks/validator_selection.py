@@ -140,6 +140,13 @@ class ValidatorSelection(pl.Callback):
             return
         row = self.evaluate_point(trainer, pl_module)
         self.points.append(row)
+        # ModelCheckpoint runs after this callback (Lightning orders checkpoint callbacks last): with
+        # checkpoint_metric=selection/<name> it monitors these; NaN (undefined) counts as the worst score
+        for validator in self.validators:
+            score = row[validator.name]
+            trainer.callback_metrics[f"selection/{validator.name}"] = torch.tensor(
+                float("nan") if score is None else float(score)
+            )
         if self.log_scores:
             scores = {f"selection/{v.name}": row[v.name] for v in self.validators if row[v.name] is not None}
             for logger in trainer.loggers:
