@@ -61,7 +61,7 @@ def test_ner_validators_are_defined_per_token_and_per_sentence(run_training) -> 
 
 def test_selection_none_leaves_only_the_source_val_pick(run_training) -> None:
     record = run_training("strategy=fine_tune", "selection=none")
-    assert set(record["selection"]) == {"validator", "checkpoint", "score", "objective"}
+    assert set(record["selection"]) == {"validator", "checkpoint", "score", "objective", "objective_value"}
 
 
 def test_evaluating_a_point_leaves_every_module_in_the_mode_it_found(tmp_path) -> None:
