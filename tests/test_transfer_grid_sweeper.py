@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra._internal.utils import create_config_search_path
@@ -50,6 +52,17 @@ def test_the_amazon_grid_trains_source_only_strategies_once_per_source() -> None
     dann = [(j["domain.source"], j["domain.target"]) for j in jobs if j["strategy"] == "dann"]
     assert dann == [(s, t) for s in DOMAINS for t in DOMAINS]
     assert not any("evaluate_on" in j for j in jobs if j["strategy"] == "dann")
+
+
+def test_every_strategy_times_every_pair_is_one_command() -> None:
+    domains = "books,dvd,electronics,kitchen"
+    grid = plan("hydra/sweeper=transfer_grid", "strategy=glob(*)", f"domain.source={domains}",
+                f"domain.target={domains}")  # fmt: skip
+    per_strategy = Counter(values(job)["strategy"] for job in grid)
+    source_only = {"fine_tune", "feature_extraction", "gradual_unfreeze", "lora"}
+    assert {s for s, n in per_strategy.items() if n == 4} == source_only  # one job per source
+    assert {s for s, n in per_strategy.items() if n == 16} == {"dann", "cdan", "mmd", "coral", "udalm"}
+    assert len(grid) == 4 * 4 + 5 * 16
 
 
 def test_every_seed_gets_its_own_merged_jobs_and_merging_can_be_switched_off() -> None:
