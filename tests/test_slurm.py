@@ -13,10 +13,11 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 from nlp_transfer.config import CONFIG_DIR, PROJECT_ROOT
 from tests.conftest import compose_config
@@ -147,20 +148,23 @@ def test_multirun_submits_one_slurm_job_per_combination(
     assert strategies == {"fine_tune", "dann"}
 
 
-@pytest.mark.slurm
-@pytest.mark.slow
-def test_requeued_job_resumes_from_its_checkpoint(
-    slurm_env: dict[str, str], tmp_path: Path, data_dir: Path
-) -> None:
-    """`scontrol requeue` kills a running job and starts it again: it must continue, not start over."""
+BATCH_SIZE, STEPS_PER_EPOCH, EPOCHS = 8, 8, 3
+
+
+def _interrupt_a_running_job(
+    slurm_env: dict[str, str], tmp_path: Path, interrupt: Callable[[str], None]
+) -> tuple[list[str], dict, Path]:
+    """Submit one training job, `interrupt(job_id)` once it wrote last.ckpt, let SLURM run it to the end.
+
+    Returns the job's sacct states, its results.json and its run dir.
+    """
     sweep_dir = tmp_path / "sweep"
-    batch_size, steps_per_epoch, epochs = 8, 8, 3
     launcher = subprocess.Popen(
         _train(
             "strategy=fine_tune",
-            f"task.batch_size={batch_size}",
-            f"trainer.limit_train_batches={steps_per_epoch}",
-            f"trainer.max_epochs={epochs}",
+            f"task.batch_size={BATCH_SIZE}",
+            f"trainer.limit_train_batches={STEPS_PER_EPOCH}",
+            f"trainer.max_epochs={EPOCHS}",
             "callbacks.last_checkpoint.every_n_train_steps=2",
             f"hydra.sweep.dir={sweep_dir}",
             f"paths.cache_dir={tmp_path}/c",
@@ -182,7 +186,7 @@ def test_requeued_job_resumes_from_its_checkpoint(
             time.sleep(0.5)
         (job_id,) = _job_ids(sweep_dir)
         assert _sacct_states(slurm_env, job_id)[-1] == "RUNNING"
-        subprocess.run(["scontrol", "requeue", job_id], env=slurm_env, check=True, timeout=30)
+        interrupt(job_id)
         output, _ = launcher.communicate(timeout=JOB_TIMEOUT_S)
     finally:
         if launcher.poll() is None:
@@ -190,15 +194,56 @@ def test_requeued_job_resumes_from_its_checkpoint(
             for job_id in _job_ids(sweep_dir):  # the job outlives its launcher: cancel it
                 subprocess.run(["scancel", job_id], env=slurm_env, timeout=30)
     assert launcher.returncode == 0, output[-3000:]
+    run_dir = last_ckpt.parent.parent
+    return _wait_for_state(slurm_env, job_id, "COMPLETED"), _results(run_dir), run_dir
 
-    states = _wait_for_state(slurm_env, job_id, "COMPLETED")
-    assert states[-1] == "COMPLETED" and "REQUEUED" in states, f"sacct records of {job_id}: {states}"
-    record = _results(last_ckpt.parent.parent)
+
+def _check_resumed_not_restarted(states: list[str], record: dict) -> dict:
+    """COMPLETED after a REQUEUED record, trained to the end, and only the steps after its checkpoint."""
+    assert states[-1] == "COMPLETED" and "REQUEUED" in states, f"sacct records: {states}"
     assert record["status"] == "ok", record.get("error")
-    total_steps = steps_per_epoch * epochs
+    total_steps = STEPS_PER_EPOCH * EPOCHS
     assert record["cost"]["train_steps"] == total_steps
     resumed = record.get("resumed_from")
     assert resumed, "the requeued job trained from scratch: results.json has no resumed_from"
     assert 0 < resumed["global_step"] < total_steps
     # the second start trained only the steps after its checkpoint (the throughput monitor counts them)
-    assert record["cost"]["train_examples"] == (total_steps - resumed["global_step"]) * batch_size
+    assert record["cost"]["train_examples"] == (total_steps - resumed["global_step"]) * BATCH_SIZE
+    return resumed
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_requeued_job_resumes_from_its_checkpoint(
+    slurm_env: dict[str, str], tmp_path: Path, data_dir: Path
+) -> None:
+    """`scontrol requeue` kills a running job and starts it again: it must continue, not start over."""
+
+    def requeue(job_id: str) -> None:
+        subprocess.run(["scontrol", "requeue", job_id], env=slurm_env, check=True, timeout=30)
+
+    states, record, _ = _interrupt_a_running_job(slurm_env, tmp_path, requeue)
+    _check_resumed_not_restarted(states, record)
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_the_pre_timeout_signal_saves_requeues_and_resumes(
+    slurm_env: dict[str, str], tmp_path: Path, data_dir: Path
+) -> None:
+    """SIGUSR1, as SLURM sends it `signal_delay_s` before the time limit (`--signal=USR1@…`), delivered now.
+
+    Lightning's handler must save hpc_ckpt_<n>.ckpt in the run dir and requeue the job itself (this test
+    never calls scontrol); the second start resumes from the newest checkpoint, not from scratch. The job
+    trains on until SLURM stops it, so last.ckpt may be newer than the signal's checkpoint.
+    """
+
+    def pre_timeout_signal(job_id: str) -> None:
+        subprocess.run(["scancel", "--signal=USR1", job_id], env=slurm_env, check=True, timeout=30)
+
+    states, record, run_dir = _interrupt_a_running_job(slurm_env, tmp_path, pre_timeout_signal)
+    resumed = _check_resumed_not_restarted(states, record)
+    hpc = sorted(run_dir.glob("hpc_ckpt_*.ckpt"))
+    assert hpc, f"no hpc_ckpt_<n>.ckpt in {run_dir}: the signal did not reach Lightning's handler"
+    hpc_step = torch.load(hpc[-1], map_location="cpu", weights_only=False)["global_step"]
+    assert 0 < hpc_step <= resumed["global_step"]
