@@ -1,0 +1,47 @@
+"""A Hydra callback: a multirun ends in its results table and figures, written into the sweep folder.
+
+The same report as `nlp-transfer results <sweep dir>` (runs.csv, results_<task>.md, heatmaps, bar chart),
+so one command goes from the grid to the table. It runs before the failed-jobs check (Hydra calls
+end-of-sweep callbacks last to first), so a sweep with failed cells still gets its table, and a problem
+while drawing is logged rather than allowed to hide the sweep's own exit status.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+log = logging.getLogger(__name__)
+
+
+class WriteSweepReport(Callback):
+    """Args: enabled (off for Optuna searches, whose trials are not cells of a table); plots (figures too)."""
+
+    def __init__(self, enabled: bool = True, plots: bool = True) -> None:
+        self.enabled = enabled
+        self.plots = plots
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if not self.enabled:
+            return
+        from nlp_transfer.results.cli import build_report
+
+        sweep_dir = Path(config.hydra.sweep.dir)
+        try:
+            written = build_report(sweep_dir, plots=self.plots)
+        except FileNotFoundError:  # nothing ran (or every job died before writing results.json)
+            log.warning("No results.json under %s: no results table written.", sweep_dir)
+            return
+        except Exception:  # a drawing problem must not mask the sweep's outcome
+            log.exception(
+                "Writing the results table of %s failed; run `nlp-transfer results` on it.", sweep_dir
+            )
+            return
+        tables = ", ".join(str(path) for path in written["markdown"])
+        log.info(
+            "Results of the sweep: %s (%d figures, runs.csv beside them)", tables, len(written["figures"])
+        )
