@@ -9,6 +9,8 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from nlp_transfer.objective import checkpoint_metric_of
+
 
 def instantiate(node: Any, **kwargs: Any) -> Any:
     """Hydra's instantiate, but our own input errors surface as themselves, not wrapped.
@@ -78,7 +80,7 @@ def test_domains(cfg: DictConfig, strategy_class: type) -> list[str] | None:
             f"{cfg.task.target!r} text, so its model depends on the target and cannot stand for the other "
             f"domains. Use evaluate_on=pair (one job per source → target pair) for it."
         )
-    checkpoint_metric = str(cfg.get("checkpoint_metric") or cfg.task.selection_metric)
+    checkpoint_metric = checkpoint_metric_of(cfg)
     if not checkpoint_metric.startswith("source/"):
         raise ValueError(
             f"evaluate_on=all_domains needs a checkpoint chosen on source data; checkpoint_metric is "

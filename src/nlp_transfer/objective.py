@@ -40,13 +40,23 @@ def check_objective(metric: str, oracle: bool, selection: Mapping[str, Any] | No
             f"optimized_metric={metric} would choose hyperparameters on target labels. Use a source or "
             f"label-free metric (e.g. selection/dev), or mark the run as an upper bound with oracle=true."
         )
+    _check_validator_runs("optimized_metric", metric, selection)
+
+
+def _check_validator_runs(key: str, metric: str, selection: Mapping[str, Any] | None) -> None:
+    """`selection/<name>` can only be read if the validator is in `selection.validators`."""
     name = validator_name(metric)
     listed = list((selection or {}).get("validators") or [])
     if name is not None and name not in listed:
         raise ValueError(
-            f"optimized_metric={metric} needs the {name!r} validator to run: use selection=default and "
+            f"{key}={metric} needs the {name!r} validator to run: use selection=default and "
             f"list it in selection.validators (now {listed})."
         )
+
+
+def checkpoint_metric_of(cfg: Mapping[str, Any]) -> str:
+    """The run's `checkpoint_metric`, else its task's source-validation metric (older configs)."""
+    return str(cfg.get("checkpoint_metric") or cfg["task"]["selection_metric"])
 
 
 def check_checkpoint_metric(metric: str, selection: Mapping[str, Any] | None) -> None:
@@ -58,7 +68,7 @@ def check_checkpoint_metric(metric: str, selection: Mapping[str, Any] | None) ->
             f"checkpoint_metric={metric}: a checkpoint may be chosen on a source-validation metric "
             f"(source/val/<name>) or by a label-free validator (selection/<validator>), never on target data."
         )
-    check_objective(metric, oracle=False, selection=selection)
+    _check_validator_runs("checkpoint_metric", metric, selection)
 
 
 def objective_value(record: Mapping[str, Any], metric: str) -> float | None:

@@ -16,7 +16,12 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from nlp_transfer.config import CONFIG_DIR, PROJECT_ROOT, register_resolvers
-from nlp_transfer.objective import check_checkpoint_metric, check_objective, objective_value
+from nlp_transfer.objective import (
+    check_checkpoint_metric,
+    check_objective,
+    checkpoint_metric_of,
+    objective_value,
+)
 from nlp_transfer.results.record import environment, write_results
 from nlp_transfer.resume import describe_checkpoint, finished_record, resume_checkpoint
 
@@ -67,7 +72,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     first_job_in_process = _jobs_started_in_this_process == 0
     _jobs_started_in_this_process += 1
     output_dir = Path(cfg.paths.output_dir)
-    checkpoint_metric = str(cfg.get("checkpoint_metric") or cfg.task.selection_metric)
+    checkpoint_metric = checkpoint_metric_of(cfg)
     if (finished := finished_record(output_dir, force=bool(cfg.get("force", False)))) is not None:
         return finished  # a rerun or requeue of a finished job never retrains it (nlp_transfer.resume)
     choices = _choices()
