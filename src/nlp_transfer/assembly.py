@@ -10,6 +10,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from nlp_transfer.objective import checkpoint_metric_of
+from nlp_transfer.preflight import check_parts
 
 
 def instantiate(node: Any, **kwargs: Any) -> Any:
@@ -58,6 +59,7 @@ def build_data_and_model(cfg: DictConfig) -> tuple[Any, Any]:
         _convert_="all",
         **extra,
     )
+    check_parts(cfg, datamodule, model, encoder)  # max_length vs positions, DA batches: before any batch
     return datamodule, model
 
 
@@ -92,9 +94,13 @@ def test_domains(cfg: DictConfig, strategy_class: type) -> list[str] | None:
 def build_callbacks(cfg: DictConfig) -> list[Any]:
     """The `callbacks` group's callbacks, then the label-free validators of `selection` (if on).
 
-    An entry set to null (`callbacks.progress_bar=null`) is switched off.
+    An entry set to null (`callbacks.progress_bar=null`) is switched off. The validation-budget guard is
+    always there: it acts only when a checkpoint callback monitors a metric.
     """
+    from nlp_transfer.callbacks.validation_budget import ValidationBudgetGuard
+
     callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node is not None]
+    callbacks.append(ValidationBudgetGuard())
     if cfg.get("selection"):  # selection=none composes to an empty node
         callbacks.append(instantiate(cfg.selection, _convert_="all"))
     return callbacks

@@ -22,6 +22,7 @@ from nlp_transfer.objective import (
     checkpoint_metric_of,
     objective_value,
 )
+from nlp_transfer.preflight import check_config
 from nlp_transfer.results.record import environment, write_results
 from nlp_transfer.resume import describe_checkpoint, finished_record, resume_checkpoint
 
@@ -94,6 +95,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     }
     exit_code = 1
     try:
+        check_config(cfg)  # wrong-typed numeric keys, zero-step budgets: named before anything heavy loads
         import pytorch_lightning as pl
         from hydra.utils import instantiate
 

@@ -11,10 +11,17 @@ labels; a batch that does stops training (`TargetLabelLeakError`).
 Rows for the domain loss: one per text, or at token level (NER) one per real token, padding masked
 out (`TransferModule.domain_features`), optionally subsampled to `max_domain_rows` per domain to bound
 the cost of pairwise losses such as MMD (O(n²) kernel).
+
+A step with fewer rows than the loss needs (`min_domain_rows`, e.g. a last batch of one text for CORAL)
+skips the domain loss. Such steps are counted and logged (`train/domain_loss_skipped`); a run that skipped
+it on more than `MAX_SKIPPED_SHARE` of its steps fails at the end of training (`DomainLossSkippedError`):
+it was mostly plain fine-tuning under a domain-adaptation name. A batch size that would skip every step
+is refused before training (`nlp_transfer.preflight`).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +29,11 @@ import torch
 
 from nlp_transfer.adaptation.schedules import check_warmup, warmup_factor
 from nlp_transfer.strategies.base import Batch, TransferModule
+
+log = logging.getLogger(__name__)
+
+#: the largest share of training steps that may skip the domain loss before the run fails
+MAX_SKIPPED_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,10 @@ class DomainRows:
 
 class TargetLabelLeakError(RuntimeError):
     """A training batch of target data carried labels: unsupervised adaptation must never see them."""
+
+
+class DomainLossSkippedError(RuntimeError):
+    """Too many training steps had too few rows for the domain loss: the run did not adapt as claimed."""
 
 
 class DomainAdaptationModule(TransferModule):
@@ -76,6 +92,9 @@ class DomainAdaptationModule(TransferModule):
         self.warmup = warmup
         self.warmup_gamma = warmup_gamma
         self.max_domain_rows = max_domain_rows
+        #: training steps of this fit, and those whose domain loss was skipped for want of rows
+        self.domain_steps = 0
+        self.skipped_domain_steps = 0
 
     def domain_loss(self, rows: DomainRows) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
         """The method's loss on (rows, d) features and (rows, classes) logits; returns (loss, extra logs).
@@ -111,7 +130,10 @@ class DomainAdaptationModule(TransferModule):
 
         source_rows, source_row_logits = self.domain_rows(source_features, source_logits, source)
         target_rows, target_row_logits = self.domain_rows(target_features, target_logits, target)
-        if min(len(source_rows), len(target_rows)) < self.min_domain_rows:  # e.g. a last batch of one text
+        skipped = min(len(source_rows), len(target_rows)) < self.min_domain_rows  # e.g. a last batch of one
+        self.domain_steps += 1
+        self.skipped_domain_steps += skipped
+        if skipped:
             domain_loss, extras = class_loss.new_zeros(()), {}
         else:
             domain_loss, extras = self.domain_loss(
@@ -127,8 +149,29 @@ class DomainAdaptationModule(TransferModule):
                 "train/class_loss": class_loss,
                 "train/domain_loss": domain_loss,
                 "train/domain_weight": weight,
+                "train/domain_loss_skipped": float(skipped),
                 **{f"train/{name}": value for name, value in extras.items()},
             },
             batch_size=size,
         )
         return loss
+
+    def on_fit_start(self) -> None:
+        super().on_fit_start()
+        self.domain_steps = self.skipped_domain_steps = 0
+
+    def on_train_end(self) -> None:
+        """Fail a run whose domain loss was skipped on too many steps; note any skipped step."""
+        super().on_train_end()
+        if not self.skipped_domain_steps:
+            return
+        share = self.skipped_domain_steps / max(self.domain_steps, 1)
+        message = (
+            f"{type(self).__name__} skipped its domain loss on {self.skipped_domain_steps} of "
+            f"{self.domain_steps} training steps ({share:.0%}): those batches held fewer than "
+            f"{self.min_domain_rows} rows of a domain (a small last batch). Use a task.batch_size (or "
+            f"task.max_train_examples) that leaves every batch at least {self.min_domain_rows} texts."
+        )
+        if share > MAX_SKIPPED_SHARE:
+            raise DomainLossSkippedError(f"{message} Over {MAX_SKIPPED_SHARE:.0%} of steps: run refused.")
+        log.warning(message)
