@@ -3,7 +3,9 @@
 The same report as `nlp-transfer results <sweep dir>` (runs.csv, results_<task>.md, heatmaps, bar chart),
 so one command goes from the grid to the table. It runs before the failed-jobs check (Hydra calls
 end-of-sweep callbacks last to first), so a sweep with failed cells still gets its table, and a problem
-while drawing is logged rather than allowed to hide the sweep's own exit status.
+while drawing is logged rather than allowed to hide the sweep's own exit status. Runs whose results.json
+is unreadable or incomplete are left out of the tables, listed in the log and in incomplete_runs.csv;
+the failed-jobs check counts unreadable and still-running ones as failed jobs (non-zero exit).
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ class WriteSweepReport(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if not self.enabled:
             return
-        from nlp_transfer.results.cli import build_report
+        from nlp_transfer.results.cli import build_report, run_listing
+        from nlp_transfer.results.collect import collect
 
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
-            written = build_report(sweep_dir, plots=self.plots)
+            runs = collect(sweep_dir)
+            written = build_report(sweep_dir, plots=self.plots, runs=runs)
         except FileNotFoundError:  # nothing ran (or every job died before writing results.json)
             log.warning("No results.json under %s: no results table written.", sweep_dir)
             return
@@ -41,6 +45,8 @@ class WriteSweepReport(Callback):
                 "Writing the results table of %s failed; run `nlp-transfer results` on it.", sweep_dir
             )
             return
+        if runs.incomplete:
+            log.warning("\n".join(run_listing(runs)))
         tables = ", ".join(str(path) for path in written["markdown"])
         log.info(
             "Results of the sweep: %s (%d figures, runs.csv beside them)", tables, len(written["figures"])

@@ -3,6 +3,11 @@
 A run with `evaluate_on=all_domains` (a source-only strategy tested on every domain) becomes one row per
 tested domain, each marked with `evaluated_from` = that one run, so a sweep that trained once per source
 still fills every (source, target) cell of the tables.
+
+A run whose record cannot stand for a cell is never a row: an unreadable file, a record without its
+config (task, strategy, pair) or an `ok` without its headline metric is *incomplete*, and a job still marked
+`running` (or killed before it could record its end) is *running*. Both are returned beside the rows, so
+a report lists them and can refuse to pass for complete; they never become a `?` task or a `—` cell.
 """
 
 from __future__ import annotations
@@ -16,6 +21,27 @@ from nlp_transfer.results.domain_metrics import all_domains_of, domain_metrics, 
 from nlp_transfer.results.run_files import iter_run_files
 
 log = logging.getLogger(__name__)
+
+
+#: what a record's config must name for its row to be placed in a table
+REQUIRED_CONFIG = ("task", "strategy", "backbone", "source", "target")
+
+
+@dataclass(frozen=True)
+class IncompleteRun:
+    """A run that is no row of the tables: its folder, `unreadable`, `incomplete` or `running`, and why."""
+
+    path: Path
+    status: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class RunCollection:
+    """The rows of the tables, and the runs that could not become rows."""
+
+    rows: list[RunRow]
+    incomplete: list[IncompleteRun]
 
 
 @dataclass(frozen=True)
@@ -48,10 +74,41 @@ class RunRow:
         return self.source == self.target
 
 
+def _headline(config: dict[str, Any]) -> str:
+    """The task's headline metric name (`acc`, `macro_f1`, `f1`), from its selection metric."""
+    task_cfg = (config.get("resolved") or {}).get("task") or {}
+    return str(task_cfg.get("selection_metric", "source/val/acc")).rsplit("/", 1)[-1]
+
+
+def record_problem(record: dict[str, Any]) -> tuple[str, str] | None:
+    """(`running` or `incomplete`, why) for a record that cannot be a table row; None for one that can."""
+    status = record.get("status")
+    if status == "running":
+        return "running", "status running: still running, or killed before it could record its end"
+    if status not in ("ok", "failed"):
+        return "incomplete", f"status {status!r} is neither ok nor failed"
+    config = record.get("config")
+    if not isinstance(config, dict):
+        return "incomplete", "no config: the run's task, strategy and domain pair are unknown"
+    if missing := [key for key in REQUIRED_CONFIG if not config.get(key)]:
+        return "incomplete", f"config lacks {', '.join(missing)}"
+    metrics = record.get("metrics")
+    if status == "failed":
+        return None
+    if not isinstance(metrics, dict) or not metrics:
+        return "incomplete", "status ok but no metrics"
+    headline = _headline(config)
+    if config.get("evaluate_on") == "all_domains":
+        if not any(headline in tested for tested in domain_metrics(metrics).values()):
+            return "incomplete", f"status ok but no domains/<domain>/test/{headline} metric"
+    elif not isinstance(metrics.get(f"target/test/{headline}"), (int, float)):
+        return "incomplete", f"status ok but no target/test/{headline} metric"
+    return None
+
+
 def _row(path: Path, record: dict[str, Any]) -> RunRow:
     config = record.get("config", {})
-    task_cfg = config.get("resolved", {}).get("task", {})
-    selection = task_cfg.get("selection_metric", "source/val/acc")
+    task_cfg = (config.get("resolved") or {}).get("task") or {}
     return RunRow(
         path=path.parent,
         status=record.get("status", "unknown"),
@@ -62,7 +119,7 @@ def _row(path: Path, record: dict[str, Any]) -> RunRow:
         target=config.get("target", "?"),
         seed=config.get("seed"),
         domains=tuple(task_cfg.get("domains", ())),
-        headline=selection.rsplit("/", 1)[-1],
+        headline=_headline(config),
         metrics={k: v for k, v in (record.get("metrics") or {}).items() if isinstance(v, (int, float))},
         error=record.get("error"),
         wall_seconds=(record.get("cost") or {}).get("wall_seconds"),
@@ -90,14 +147,28 @@ def per_domain_rows(run: RunRow) -> list[RunRow]:
     ]
 
 
-def collect_runs(root: str | Path) -> list[RunRow]:
-    """Every training run's rows below `root` (evaluation folders skipped; unreadable files warned about)."""
-    rows = []
+def collect(root: str | Path) -> RunCollection:
+    """Every training run below `root` as rows, or as incomplete runs (each warned about).
+
+    Evaluation folders are skipped. Raises FileNotFoundError for a missing folder.
+    """
+    rows: list[RunRow] = []
+    incomplete: list[IncompleteRun] = []
     for run_file in iter_run_files(root):
         if run_file.record is None:
-            log.warning("Skipping %s: %s", run_file.path, run_file.problem)
+            problem = ("unreadable", str(run_file.problem))
+        else:
+            problem = record_problem(run_file.record)
+        if problem is not None:
+            log.warning("Not in the tables: %s (%s: %s)", run_file.path, *problem)
+            incomplete.append(IncompleteRun(run_file.run_dir, *problem))
             continue
         row = _row(run_file.path, run_file.record)
         all_domains = (run_file.record.get("config") or {}).get("evaluate_on") == "all_domains"
         rows += per_domain_rows(row) if all_domains else [row]
-    return rows
+    return RunCollection(rows, incomplete)
+
+
+def collect_runs(root: str | Path) -> list[RunRow]:
+    """The table rows below `root` (incomplete runs are warned about and left out; see `collect`)."""
+    return collect(root).rows
