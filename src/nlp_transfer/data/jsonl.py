@@ -109,26 +109,34 @@ def read_token_split(path: Path, with_labels: bool = True) -> tuple[list[list[st
     """Sentences (lists of non-blank words) and their IOB2 tags from an NER split; tags must match words."""
     sentences: list[list[str]] = []
     tags: list[list[str]] = []
-    example = '{"tokens": [...], "tags": [...]} of equal length'
     for line_no, record in _records(path):
-        where = f"{path}:{line_no}"
-        words = _field(record, "tokens", path, line_no, example)
-        if not isinstance(words, list):
-            raise DataError(f"{where}: 'tokens' must be a list of strings, got {_show(words)}")
-        if not words:
-            raise DataError(f"{where}: a sentence with no tokens; remove the line")
-        for index, word in enumerate(words):
-            _check_text(word, f"token {index}", where)
-        if with_labels:
-            sentence_tags = _field(record, "tags", path, line_no, example)
-            if not isinstance(sentence_tags, list) or len(sentence_tags) != len(words):
-                length = len(sentence_tags) if isinstance(sentence_tags, list) else _show(sentence_tags)
-                raise DataError(f"{where}: expected {example}: {len(words)} tokens but tags {length}")
-            check_iob2(sentence_tags, where)
-            tags.append(sentence_tags)
+        words, sentence_tags = _sentence(record, path, line_no, with_labels)
         sentences.append(words)
+        if sentence_tags is not None:
+            tags.append(sentence_tags)
     _require_examples(path, len(sentences))
     return sentences, (tags if with_labels else None)
+
+
+def _sentence(record: dict, path: Path, line_no: int, with_labels: bool) -> tuple[list, list | None]:
+    """One NER record's words (and tags), checked: lists of strings, equal length, tags in IOB2."""
+    where, example = f"{path}:{line_no}", '{"tokens": [...], "tags": [...]} of equal length'
+    words = _field(record, "tokens", path, line_no, example)
+    if not isinstance(words, list):
+        raise DataError(f"{where}: 'tokens' must be a list of strings, got {_show(words)}")
+    if not words:
+        raise DataError(f"{where}: a sentence with no tokens; remove the line")
+    for index, word in enumerate(words):
+        _check_text(word, f"token {index}", where)
+    if not with_labels:
+        return words, None
+    tags = _field(record, "tags", path, line_no, example)
+    if not isinstance(tags, list):
+        raise DataError(f"{where}: 'tags' must be a list of strings, got {_show(tags)}")
+    if len(tags) != len(words):
+        raise DataError(f"{where}: expected {example}: {len(words)} tokens but {len(tags)} tags")
+    check_iob2(tags, where)
+    return words, tags
 
 
 def check_iob2(tags: list, where: str) -> None:
