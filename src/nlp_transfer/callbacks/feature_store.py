@@ -10,8 +10,7 @@ with the same ids have the same features, because a frozen encoder in eval mode 
 from __future__ import annotations
 
 import hashlib
-import os
-import uuid
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,10 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from nlp_transfer.data.cache_files import atomic_write
+
+log = logging.getLogger(__name__)
 
 
 def sequence_key(ids: Any) -> bytes:
@@ -59,19 +62,11 @@ class FeatureTable:
         return cls(torch.cat(per_example).cpu().contiguous(), offsets, token_level)
 
     def save(self, path: Path, meta: dict[str, Any]) -> None:
-        """Write atomically: a uniquely named temp file in the same folder, then `os.replace`.
-
-        Parallel jobs of a sweep may write the same key at once; each rename is atomic, so a reader
-        sees either no file or a whole one, never a half-written file.
-        """
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        """Write atomically (see `nlp_transfer.data.cache_files`): parallel jobs of a sweep may write the
+        same key at once, and a reader sees either no file or a whole one. An unwritable or full cache
+        dir raises `CacheError` naming it, and leaves no partial file."""
         payload = {"rows": self.rows, "offsets": self.offsets, "token_level": self.token_level, "meta": meta}
-        try:
-            torch.save(payload, tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        atomic_write(path, lambda handle: torch.save(payload, handle))
 
     @classmethod
     def load(cls, path: Path, examples: int) -> FeatureTable | None:
@@ -81,9 +76,12 @@ class FeatureTable:
         try:
             payload = torch.load(path, map_location="cpu", weights_only=True)
             table = cls(payload["rows"], payload["offsets"], bool(payload["token_level"]))
-        except Exception:  # a truncated or foreign file is recomputed, never trusted
+            whole = len(table) == examples and int(table.offsets[-1]) == len(table.rows)
+        except Exception as err:  # a truncated or foreign file is recomputed, never trusted
+            log.warning("Recomputing the unreadable feature cache %s (%s: %s)", path, type(err).__name__, err)
             return None
-        if len(table) != examples or int(table.offsets[-1]) != len(table.rows):
+        if not whole:
+            log.warning("Recomputing the feature cache %s: it does not hold %d examples", path, examples)
             return None
         return table
 

@@ -37,10 +37,13 @@ class ClassificationDataModule(TransferDataModule):
         self.truncation = truncation
         self.head_fraction = head_fraction
 
+    def _read(self, path: Path, with_labels: bool) -> tuple[list[str], list[str] | None]:
+        return read_classification_split(path, with_labels=with_labels)
+
     def _load(
         self, path: Path, domain: str, with_labels: bool, limit: int | None
     ) -> tuple[TokenizedDataset, set[str] | None]:
-        texts, labels = read_classification_split(path, with_labels=with_labels)
+        texts, labels = self._read(path, with_labels)
         tokens = cached_tokenize(
             path, texts, self.tokenizer, self.max_length, self.cache_dir, self.truncation, self.head_fraction
         )

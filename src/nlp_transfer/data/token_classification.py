@@ -92,10 +92,13 @@ class TokenClassificationDataModule(TransferDataModule):
         )
         self.cut_words: dict[str, int] = {}
 
+    def _read(self, path: Path, with_labels: bool) -> tuple[list[list[str]], list[list[str]] | None]:
+        return read_token_split(path, with_labels=with_labels)
+
     def _load(
         self, path: Path, domain: str, with_labels: bool, limit: int | None
     ) -> tuple[TokenizedDataset, set[str] | None]:
-        sentences, tags = read_token_split(path, with_labels=with_labels)
+        sentences, tags = self._read(path, with_labels)
         present = None
         if tags is not None:  # entity types present in the whole file, after the domain's type map
             mapped = {self.label_space.map(tag, domain) for sentence in tags for tag in sentence}
@@ -120,6 +123,7 @@ class TokenClassificationDataModule(TransferDataModule):
             path,
             key,
             lambda: tokenize_words(sentences, tag_ids, self.tokenizer, self.max_length),
+            required=("ids", "offsets", "cut_words", *(("labels",) if with_labels else ())),
         )
         cut = int(arrays["cut_words"])
         self.cut_words[f"{domain}/{path.stem}"] = cut

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from nlp_transfer.data.cache_files import atomic_write
 from nlp_transfer.data.jsonl import file_checksum
+
+log = logging.getLogger(__name__)
 
 
 def tokenizer_fingerprint(tokenizer: Any) -> str:
@@ -118,25 +121,44 @@ def cached_arrays(
     path: Path,
     key: dict[str, Any],
     build: Callable[[], dict[str, np.ndarray]],
+    required: Collection[str] = ("ids", "offsets"),
 ) -> dict[str, np.ndarray]:
     """Arrays derived from the data file `path`, cached under a key of `key` + the file's sha256.
 
-    `cache_dir=None` disables the cache. Writes are atomic (temp file + rename), so two jobs of a
-    sweep preparing the same file never read a half-written cache.
+    `cache_dir=None` disables the cache. Writes are atomic (see `cache_files`), so two jobs of a sweep
+    preparing the same file never read a half-written cache; an unwritable or full cache dir raises
+    `CacheError` naming it. A stored file that is unreadable or lacks one of `required` is rebuilt.
     """
     if cache_dir is None:
         return build()
     key_source = json.dumps({**key, "file_sha256": file_checksum(path)}, sort_keys=True, default=str)
     digest = hashlib.sha256(key_source.encode()).hexdigest()[:24]
     cache_file = Path(cache_dir) / "tokens" / f"{path.parent.name}-{path.stem}-{digest}.npz"
-    if cache_file.is_file():
-        with np.load(cache_file) as stored:
-            return {name: stored[name] for name in stored.files}
+    stored = _read_npz(cache_file, required)
+    if stored is not None:
+        return stored
     arrays = build()
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache_file.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, cache_file)
+    atomic_write(cache_file, lambda handle: np.savez(handle, **arrays))
+    return arrays
+
+
+def _read_npz(cache_file: Path, required: Collection[str]) -> dict[str, np.ndarray] | None:
+    """The arrays of a cache file, or None when it is missing or cannot be trusted (then it is rebuilt).
+
+    `allow_pickle=False`: a cache file is data, never code, whoever wrote it.
+    """
+    if not cache_file.is_file():
+        return None
+    try:
+        with np.load(cache_file, allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+    except Exception as err:  # truncated, foreign or pickled content: rebuild, never crash or trust it
+        log.warning("Rebuilding the unreadable cache file %s (%s: %s)", cache_file, type(err).__name__, err)
+        return None
+    missing = set(required) - set(arrays)
+    if missing:
+        log.warning("Rebuilding the cache file %s: it lacks %s", cache_file, sorted(missing))
+        return None
     return arrays
 
 

@@ -140,9 +140,14 @@ class TransferDataModule(pl.LightningDataModule):
         return [domain_test_split(domain) for domain in self.test_domains]
 
     def _check_files(self) -> None:
-        """Fail at construction, before any model is built, if a split file is missing."""
-        for domain, split in self._files().values():
+        """Fail at construction, before any model is built, if a split file is missing. The target's
+        train file counts for every strategy: the label-free validators read it unlabeled."""
+        for domain, split in [*self._files().values(), (self.target, "train")]:
             split_path(self.data_dir, domain, split)
+
+    def _read(self, path: Path, with_labels: bool) -> Any:
+        """Parse and check one split file, no tokenization: a bad line fails naming file and line."""
+        raise NotImplementedError
 
     def _load(
         self, path: Path, domain: str, with_labels: bool, limit: int | None
@@ -161,6 +166,8 @@ class TransferDataModule(pl.LightningDataModule):
             self.datasets[key] = dataset
             if labels is not None:
                 self.labels_present[key] = labels
+        if not self.with_target_unlabeled:  # read and checked now, tokenized only if a validator needs it
+            self._read(split_path(self.data_dir, self.target, "train"), with_labels=False)
         self._check_label_sets()
 
     def _check_label_sets(self) -> None:
