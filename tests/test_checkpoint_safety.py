@@ -46,7 +46,7 @@ def _train(run_dir: Path, cache_dir: Path, *overrides: str) -> subprocess.Comple
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A finished tiny fine_tune run on sentiment (train.py in a subprocess), shared by this module's tests."""
+    """A finished tiny fine_tune run on sentiment (train.py in a subprocess), shared by this module."""
     root = tmp_path_factory.mktemp("safety")
     done = _train(root / "run", root / "cache")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -55,7 +55,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def malicious(finished_run: Path, tmp_path: Path) -> tuple[Path, Path]:
-    """(a real checkpoint of `finished_run` plus an object that creates a marker file when unpickled, marker)."""
+    """(a real checkpoint plus an object that creates `marker` when unpickled, marker)."""
     marker = tmp_path / "unpickled_and_ran_code"
     state = torch.load(finished_run / "checkpoints" / "last.ckpt", weights_only=True)
     state["callbacks"]["Injected"] = {"payload": TouchOnUnpickle(marker)}
@@ -178,7 +178,8 @@ def test_a_checkpoint_from_before_the_identity_block_is_evaluated_with_a_warning
     torch.save(state, old)
     metrics = evaluate(finished_run, checkpoint=str(old))
     assert "target/test/acc" in metrics
-    assert any("holds no identity block" in r.getMessage() and str(old) in r.getMessage() for r in caplog.records)
+    warnings = [r.getMessage() for r in caplog.records if "holds no identity block" in r.getMessage()]
+    assert warnings and str(old) in warnings[0]
 
 
 def test_load_checkpoint_refuses_in_process_too(malicious) -> None:

@@ -78,7 +78,8 @@ def resume_checkpoint(cfg: DictConfig, output_dir: str | Path) -> str | None:
 
 
 def describe_checkpoint(path: str) -> dict[str, Any]:
-    """`{"checkpoint", "global_step", "epoch"}` of a Lightning checkpoint, for results.json."""
+    """`{"checkpoint", "global_step", "epoch"}` of a checkpoint, for results.json; read weights-only, so a
+    file holding anything but tensors and plain data is refused before Lightning reads it."""
     try:
         state = load_checkpoint(path, mmap=True)  # weights-only: a file with other objects is refused
     except UnsafeCheckpointError:
