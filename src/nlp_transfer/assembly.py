@@ -59,6 +59,7 @@ def build_data_and_model(cfg: DictConfig) -> tuple[Any, Any]:
         _convert_="all",
         **extra,
     )
+    model.run_names = {"task": cfg.task.name, "backbone": cfg.backbone.name}  # its checkpoints' identity
     check_parts(cfg, datamodule, model, encoder)  # max_length vs positions, DA batches: before any batch
     return datamodule, model
 
@@ -123,9 +124,12 @@ def evaluate_checkpoint(
 
     Doing both on the same checkpoint means every reported number belongs to the same weights.
     """
+    from nlp_transfer.checkpoint_io import LIGHTNING_LOAD
+
     metrics: dict[str, float] = {}
     for evaluate in (trainer.validate, trainer.test):
-        evaluate(model, datamodule=datamodule, ckpt_path=ckpt, verbose=verbose and evaluate == trainer.test)
+        verbose_here = verbose and evaluate == trainer.test
+        evaluate(model, datamodule=datamodule, ckpt_path=ckpt, verbose=verbose_here, **LIGHTNING_LOAD)
         metrics.update(scalar_metrics(trainer.callback_metrics))
     if getattr(datamodule, "test_domains", None) is not None:  # evaluate_on=all_domains: name the pair too
         from nlp_transfer.results.domain_metrics import with_pair_names

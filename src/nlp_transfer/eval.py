@@ -7,11 +7,17 @@ The run's fully resolved config (saved in `results.json`) rebuilds data and mode
 trained; metrics go to `<run_dir>/eval/<time>/eval.json`. A run trained once per source
 (`evaluate_on=all_domains`) is tested on every domain again, with its pair's `source/test/*` and
 `target/test/*` named as in training; with `target=…` it is tested on that pair only.
+
+The checkpoint is read weights-only (`checkpoint_io`) and its identity checked against the rebuilt run
+before its weights are loaded. A `run_dir` that does not exist or holds no `results.json` is refused
+while Hydra resolves its output folder (`${finished_run_dir:…}` in conf/eval.yaml), so a mistyped
+path is never created.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +25,33 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from nlp_transfer.config import CONFIG_DIR, register_resolvers
-from nlp_transfer.results.record import read_results
+from nlp_transfer.results.record import RESULTS_FILE, read_results
 
 register_resolvers()
+
+
+class RunDirError(FileNotFoundError):
+    """`run_dir` is not the folder of a finished training run."""
+
+
+def finished_run_dir(run_dir: str | Path) -> Path:
+    """`run_dir` if it is a training run's folder holding `results.json`, else a clear error."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise RunDirError(
+            f"run_dir={run_dir} does not exist: pass the folder of a training run, "
+            f"e.g. run_dir=logs/<task>/runs/<run> (the folder that holds its {RESULTS_FILE})."
+        )
+    if not (path / RESULTS_FILE).is_file():
+        raise RunDirError(
+            f"run_dir={run_dir} holds no {RESULTS_FILE}, so it is not a training run's folder (train.py "
+            f"writes {RESULTS_FILE} there): pass the folder of a run, e.g. logs/<task>/runs/<run>."
+        )
+    return path
+
+
+# conf/eval.yaml's output folder `${finished_run_dir:${run_dir}}/eval/<time>`: checked before Hydra makes it
+OmegaConf.register_new_resolver("finished_run_dir", lambda path: str(finished_run_dir(path)), replace=True)
 
 
 def resolve_checkpoint(run_dir: Path, record: dict[str, Any], which: str) -> Path:
@@ -41,11 +71,12 @@ def resolve_checkpoint(run_dir: Path, record: dict[str, Any], which: str) -> Pat
 def evaluate(run_dir: str | Path, checkpoint: str = "best", target: str | None = None) -> dict[str, float]:
     """Test a run's checkpoint on source test and (its own or another) target test."""
     import pytorch_lightning as pl
-    import torch
 
     from nlp_transfer.assembly import build_data_and_model
+    from nlp_transfer.checkpoint_identity import check_identity
+    from nlp_transfer.checkpoint_io import load_checkpoint
 
-    run_dir = Path(run_dir)
+    run_dir = finished_run_dir(run_dir)
     record = read_results(run_dir)
     cfg = OmegaConf.create(record["config"]["resolved"])
     if target is not None:
@@ -53,9 +84,9 @@ def evaluate(run_dir: str | Path, checkpoint: str = "best", target: str | None =
         cfg.domain.target = target
         cfg.evaluate_on = "pair"  # one named target: test that pair, not every domain again
     datamodule, model = build_data_and_model(cfg)
-    state = torch.load(
-        resolve_checkpoint(run_dir, record, checkpoint), map_location="cpu", weights_only=False
-    )
+    path = resolve_checkpoint(run_dir, record, checkpoint)
+    state = load_checkpoint(path)  # weights-only: a checkpoint holding other objects is refused
+    check_identity(state, model.checkpoint_identity(), path)  # before any weight is loaded
     model.load_state_dict(state["state_dict"])
     trainer = pl.Trainer(accelerator="auto", devices=1, logger=False, enable_checkpointing=False)
     trainer.test(model, datamodule=datamodule)
@@ -68,7 +99,8 @@ def evaluate(run_dir: str | Path, checkpoint: str = "best", target: str | None =
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
-def main(cfg: DictConfig) -> None:
+def evaluate_job(cfg: DictConfig) -> None:
+    """The Hydra job: evaluate, write `eval.json` into the job's folder, print the metrics."""
     from hydra.core.hydra_config import HydraConfig
 
     metrics = evaluate(cfg.run_dir, cfg.checkpoint, cfg.target)
@@ -87,6 +119,20 @@ def main(cfg: DictConfig) -> None:
     )
     for name, value in metrics.items():
         print(f"{name:28s} {value:.4f}")
+
+
+def main() -> None:
+    """`python eval.py run_dir=…`: a wrong `run_dir=` is one clear line, before Hydra starts.
+
+    (conf/eval.yaml's `${finished_run_dir:…}` checks again however run_dir is set, with Hydra's traceback.)
+    """
+    for arg in sys.argv[1:]:
+        if arg.startswith("run_dir="):
+            try:
+                finished_run_dir(arg.removeprefix("run_dir="))
+            except RunDirError as err:
+                raise SystemExit(f"eval.py: {err}") from None
+    evaluate_job()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from nlp_transfer.checkpoint_io import CheckpointError, UnsafeCheckpointError, load_checkpoint
 from nlp_transfer.results.record import RESULTS_FILE, read_results
 
 log = logging.getLogger(__name__)
@@ -77,14 +78,14 @@ def resume_checkpoint(cfg: DictConfig, output_dir: str | Path) -> str | None:
 
 
 def describe_checkpoint(path: str) -> dict[str, Any]:
-    """`{"checkpoint", "global_step", "epoch"}` of a Lightning checkpoint, for results.json."""
-    import torch
-
+    """`{"checkpoint", "global_step", "epoch"}` of a checkpoint, for results.json; read weights-only, so a
+    file holding anything but tensors and plain data is refused before Lightning reads it."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
-    except Exception as err:
+        state = load_checkpoint(path, mmap=True)  # weights-only: a file with other objects is refused
+    except UnsafeCheckpointError:
+        raise
+    except CheckpointError as err:
         raise ResumeError(
-            f"Cannot read checkpoint {path} ({type(err).__name__}: {err}). Delete it to start the run "
-            f"afresh, or pass ckpt_path= to another checkpoint."
+            f"{err}. Delete it to start the run afresh, or pass ckpt_path= to another checkpoint."
         ) from err
     return {"checkpoint": str(path), "global_step": state.get("global_step"), "epoch": state.get("epoch")}

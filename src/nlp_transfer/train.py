@@ -127,7 +127,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         fit_started = time.perf_counter()
         if resume_from := resume_checkpoint(cfg, output_dir):  # ckpt_path=…, else the run dir's last.ckpt
             record["resumed_from"] = describe_checkpoint(resume_from)
-        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)  # checkpoint_io
         fit_seconds = time.perf_counter() - fit_started
 
         # Metrics of the checkpoint chosen by checkpoint_metric (source validation or a label-free validator)

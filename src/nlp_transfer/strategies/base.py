@@ -20,6 +20,7 @@ from torch.nn import functional as F
 from torchmetrics import Metric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
+from nlp_transfer.checkpoint_identity import IDENTITY_KEY, check_identity
 from nlp_transfer.metrics.entity_f1 import EntityF1
 from nlp_transfer.models.backbone import hidden_size
 from nlp_transfer.models.pooling import pool
@@ -90,6 +91,27 @@ class TransferModule(pl.LightningModule):
         self.test_metrics = nn.ModuleList(task_metrics(self.label_names, level) for _ in TEST_SPLITS)
         self._updated: set[str] = set()  # which metric prefixes saw data this epoch
         self._base_seed = torch.initial_seed()  # set by seed_everything before the model is built
+        #: the task and backbone names, set by whoever builds the module from a config (assembly)
+        self.run_names: dict[str, str | None] = {"task": None, "backbone": None}
+
+    # ----------------------------------------------------------------- checkpoint identity
+    def checkpoint_identity(self) -> dict[str, Any]:
+        """What this module is, stored in its checkpoints and checked against a checkpoint before loading."""
+        return {
+            "strategy": f"{type(self).__module__}.{type(self).__qualname__}",
+            "task": self.run_names.get("task"),
+            "level": self.level,
+            "label_names": list(self.label_names),
+            "backbone": self.run_names.get("backbone"),
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[IDENTITY_KEY] = self.checkpoint_identity()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Lightning calls this before restoring any state (fit/validate/test with a ckpt_path)."""
+        path = self._trainer.ckpt_path if self._trainer is not None else None
+        check_identity(checkpoint, self.checkpoint_identity(), path)
 
     # ----------------------------------------------------------------- forward
     def features(self, batch: Batch) -> torch.Tensor:
