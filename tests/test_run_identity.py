@@ -73,8 +73,10 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def _train_py(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
+    flags = [o for o in overrides if o.startswith("-")]  # -m before the overrides
+    overrides = tuple(o for o in overrides if not o.startswith("-"))
     return subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "train.py"), *TINY_FAST, *overrides],
+        [sys.executable, str(PROJECT_ROOT / "train.py"), *flags, *TINY_FAST, *overrides],
         cwd=PROJECT_ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=600,
     )  # fmt: skip
 
