@@ -67,12 +67,17 @@ class RunConfigMismatch(RuntimeError):
 
 def identity_config(resolved: dict[str, Any]) -> dict[str, Any]:
     """The part of a resolved config that decides a run's result, path values made root-relative."""
-    config = json.loads(json.dumps(resolved, default=str))  # a deep copy of plain JSON values
     roots = sorted(
         ((key, str(value)) for key, value in (resolved.get("paths") or {}).items() if value),
         key=lambda item: len(item[1]),
         reverse=True,
     )
+    return _relative_paths(_without_excluded(resolved), roots)
+
+
+def _without_excluded(config: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy (plain JSON values) of `config` without `EXCLUDED_KEYS`."""
+    config = json.loads(json.dumps(config, default=str))
     for dotted in EXCLUDED_KEYS:
         *parents, leaf = dotted.split(".")
         node = config
@@ -80,7 +85,7 @@ def identity_config(resolved: dict[str, Any]) -> dict[str, Any]:
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, dict):
             node.pop(leaf, None)
-    return _relative_paths(config, roots)
+    return config
 
 
 def _relative_paths(value: Any, roots: list[tuple[str, str]]) -> Any:
@@ -148,9 +153,13 @@ def check_identity(output_dir: str | Path, identity: dict[str, Any], has_past_wo
     Without such work (a run that failed before its first checkpoint) there is nothing to mix up.
     """
     stored = stored_identity(output_dir)
-    if stored is None or stored.get("fingerprint") == identity["fingerprint"] or not has_past_work:
+    if stored is None or not has_past_work:
         return
-    keys = differing_keys(stored.get("config", {}), identity["config"]) or ["(unknown: no stored config)"]
+    # re-filtered: a key that a newer version of EXCLUDED_KEYS leaves out does not count against old runs
+    stored_config = _without_excluded(stored.get("config") or {})
+    if identity["fingerprint"] in (stored.get("fingerprint"), fingerprint(stored_config)):
+        return
+    keys = differing_keys(stored_config, identity["config"]) or ["(unknown: no stored config)"]
     raise RunConfigMismatch(_mismatch_message(output_dir, keys))
 
 
