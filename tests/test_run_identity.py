@@ -18,7 +18,14 @@ import pytorch_lightning as pl
 
 from nlp_transfer.config import PROJECT_ROOT
 from nlp_transfer.results.record import read_results
-from nlp_transfer.run_identity import IDENTITY_FILE, differing_keys, run_identity
+from nlp_transfer.run_identity import (
+    IDENTITY_FILE,
+    RunConfigMismatch,
+    check_identity,
+    differing_keys,
+    run_identity,
+    write_identity,
+)
 from nlp_transfer.run_lock import LOCK_FILE, RunDirLocked, RunLock
 from tests.conftest import TINY_FAST, compose_config
 
@@ -126,6 +133,18 @@ def test_the_fingerprint_follows_what_changes_results_and_ignores_where_and_how_
         other = run_identity(compose_config([*TINY_FAST, override], tmp_path / "a"))
         assert other["fingerprint"] != base["fingerprint"], override
         assert key in differing_keys(base["config"], other["config"]), override
+
+
+def test_a_stored_identity_is_compared_on_what_decides_results_today(tmp_path: Path) -> None:
+    identity = run_identity(compose_config(TINY_FAST, tmp_path / "a"))
+    older = {"fingerprint": "from-an-older-exclusion-list", "config": {**identity["config"], "run_id": "x"}}
+    write_identity(tmp_path, older)
+    check_identity(tmp_path, identity, has_past_work=True)  # run_id no longer counts: same run
+
+    other = run_identity(compose_config([*TINY_FAST, "seed=3"], tmp_path / "a"))
+    with pytest.raises(RunConfigMismatch, match=r"differing: seed\)"):
+        check_identity(tmp_path, other, has_past_work=True)
+    check_identity(tmp_path, other, has_past_work=False)  # nothing finished or resumable to mix up
 
 
 # --- acceptance 1: another config in the same run dir -----------------------------------------------------
