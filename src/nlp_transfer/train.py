@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import resource
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from nlp_transfer.config import CONFIG_DIR, PROJECT_ROOT, register_resolvers
+from nlp_transfer.interruption import Interruptions, RunInterrupted
 from nlp_transfer.objective import (
     check_checkpoint_metric,
     check_objective,
@@ -24,7 +26,9 @@ from nlp_transfer.objective import (
 )
 from nlp_transfer.preflight import check_config
 from nlp_transfer.results.record import environment, write_results
-from nlp_transfer.resume import describe_checkpoint, finished_record, resume_checkpoint
+from nlp_transfer.resume import claim_run_dir, describe_checkpoint, resume_checkpoint
+from nlp_transfer.run_identity import check_data, run_identity, write_identity
+from nlp_transfer.run_lock import RunLock
 
 log = logging.getLogger(__name__)
 register_resolvers()
@@ -67,18 +71,28 @@ def _validator_selection(callbacks: list[Any]) -> dict[str, Any]:
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Run one job from a composed config and return its results record (also written to disk)."""
+    """Run one job from a composed config and return its results record (also written to disk).
+
+    The run dir belongs to one process at a time (run_lock) and to one config (run_identity): a rerun
+    of the same config skips a finished run or resumes its last.ckpt, another config is refused.
+    """
     global _jobs_started_in_this_process
     started = time.perf_counter()
     first_job_in_process = _jobs_started_in_this_process == 0
     _jobs_started_in_this_process += 1
     output_dir = Path(cfg.paths.output_dir)
-    checkpoint_metric = checkpoint_metric_of(cfg)
-    if (finished := finished_record(output_dir, force=bool(cfg.get("force", False)))) is not None:
-        return finished  # a rerun or requeue of a finished job never retrains it (nlp_transfer.resume)
+    identity = run_identity(cfg)
+    with RunLock(output_dir), Interruptions() as interruptions:
+        if (finished := claim_run_dir(output_dir, identity, force=bool(cfg.get("force", False)))) is not None:
+            return finished  # a rerun or requeue of a finished job is never retrained (nlp_transfer.resume)
+        return _run_job(cfg, output_dir, identity, interruptions, started, first_job_in_process)
+
+
+def _initial_record(cfg: DictConfig, identity: dict[str, Any]) -> dict[str, Any]:
     choices = _choices()
-    record: dict[str, Any] = {
+    return {
         "status": "running",
+        "fingerprint": identity["fingerprint"],  # run_identity: what a rerun into this dir must match
         "config": {
             "choices": choices,
             "backbone": cfg.backbone.name,
@@ -93,6 +107,28 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         },
         "env": environment(PROJECT_ROOT),
     }
+
+
+def _check_and_store_data(output_dir: Path, identity: dict[str, Any], checksums: dict[str, str]) -> None:
+    """The resumed attempt's data must be today's data; then the run dir's identity lists the checksums."""
+    from nlp_transfer.distributed import global_rank
+
+    check_data(output_dir, identity, checksums)
+    if global_rank() == 0:
+        write_identity(output_dir, identity)
+
+
+def _run_job(
+    cfg: DictConfig,
+    output_dir: Path,
+    identity: dict[str, Any],
+    interruptions: Interruptions,
+    started: float,
+    first_job_in_process: bool,
+) -> dict[str, Any]:
+    """Build, fit, test and record one job in its (locked, claimed) run dir."""
+    checkpoint_metric = checkpoint_metric_of(cfg)
+    record = _initial_record(cfg, identity)
     exit_code = 1
     try:
         check_config(cfg)  # wrong-typed numeric keys, zero-step budgets: named before anything heavy loads
@@ -117,6 +153,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             cfg.domain.target,
         )
         datamodule, model = build_data_and_model(cfg)
+        _check_and_store_data(output_dir, identity, datamodule.checksums)
         log.info("%s: %d trainable parameters", type(model).__name__, model.trainable_parameter_count())
         callbacks = build_callbacks(cfg)
         if not first_job_in_process:
@@ -162,6 +199,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         exit_code = 0
         return record
     except BaseException as err:
+        if (interrupted := interruptions.as_error(err)) is not None:
+            record.update(status="interrupted", error=str(interrupted))  # resumable: the rerun resumes
+            raise interrupted from err
         record.update(status="failed", error=f"{type(err).__name__}: {err}")
         raise
     finally:
@@ -219,6 +259,9 @@ def main(cfg: DictConfig) -> float | None:
     """
     try:
         record = train(cfg)
+    except RunInterrupted as interrupted:  # also ends a multirun: the same command resumes it
+        log.error("Run %s; recorded as interrupted, the same command resumes it.", interrupted)
+        sys.exit(interrupted.exit_code)
     except Exception:
         if not _in_multirun():
             raise
