@@ -1,0 +1,60 @@
+"""A real tiny run writes its per-example test predictions, keyed to the split file they came from."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from nlp_transfer.data.jsonl import file_checksum
+from nlp_transfer.results.predictions import prediction_files, prediction_path, read_predictions
+
+FULL_TEST = ["task.max_eval_examples=null", "trainer.limit_test_batches=null"]
+
+
+def _lines(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_sequence_run_writes_every_test_example_in_file_order(run_training, data_dir):
+    record = run_training("domain.source=books", "domain.target=dvd", *FULL_TEST)
+    run_dir = record["output_dir"]
+    assert set(prediction_files(run_dir)) == {"books_test", "dvd_test"}
+    for domain in ("books", "dvd"):
+        split_file = data_dir / "sentiment" / domain / "test.jsonl"
+        preds = read_predictions(prediction_path(run_dir, domain))
+        examples = _lines(split_file)
+        assert (preds.task, preds.domain, preds.split) == ("sentiment", domain, "test")
+        assert preds.checksum == file_checksum(split_file)
+        assert len(preds.index) == len(examples) == preds.file_examples
+        assert np.array_equal(preds.index, np.arange(len(examples)))
+        gold = [preds.label_names[i] for i in preds.gold]
+        assert gold == [e["label"] for e in examples]
+        assert np.allclose(preds.probs.astype(np.float64).sum(axis=1), 1.0, atol=2e-3)
+        assert np.array_equal(preds.pred, preds.probs.astype(np.float32).argmax(axis=1)) or (
+            np.mean(preds.pred == preds.probs.argmax(axis=1)) > 0.99  # float16 may tie two near-equal
+        )
+    accuracy = float(np.mean(preds.pred == preds.gold))
+    assert abs(accuracy - record["metrics"]["target/test/acc"]) < 1e-6
+    size = sum(p.stat().st_size for p in (run_dir / "predictions").iterdir())
+    assert size < 20_000, f"{size} bytes for two ~400-example splits"  # compact enough for every run
+
+
+def test_ner_all_domains_run_writes_per_word_tags(run_training, data_dir):
+    record = run_training("task=ner", "evaluate_on=all_domains", "domain.source=news", "task.max_length=256")
+    run_dir = record["output_dir"]
+    tested = {k.removesuffix("_test") for k in prediction_files(run_dir)}
+    assert tested == {p.name for p in (data_dir / "ner").iterdir() if (p / "test.jsonl").is_file()}
+    preds = read_predictions(prediction_path(run_dir, "music"))
+    sentences = _lines(data_dir / "ner" / "music" / "test.jsonl")[: len(preds.index)]
+    assert np.array_equal(preds.index, np.arange(len(sentences)))
+    assert preds.level == "token" and preds.probs is None
+    gold_tags = preds.sentences(preds.gold)
+    words = [len(s["tokens"]) for s in sentences]
+    scored = [len(tags) for tags in gold_tags]
+    assert scored == words  # every word fits in 256 sub-tokens here, so every word is scored
+    assert [len(t) for t in preds.sentences(preds.pred)] == scored
+    # the file's own tags (B/I/O; entity types go through the task's type map) on the scored words
+    ours = [[preds.label_names[i][0] for i in tags] for tags in gold_tags]
+    theirs = [[t[0] for t in s["tags"][:n]] for s, n in zip(sentences, scored, strict=True)]
+    assert ours == theirs
