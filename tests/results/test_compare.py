@@ -69,3 +69,24 @@ def test_compare_pairs_average_and_refusals(sweep, capsys) -> None:
     path.unlink()  # a run without its prediction file: refused, naming the fix
     assert main(["compare", str(sweep_dir), "--baseline", "fine_tune"]) == 2
     assert "has no prediction file kitchen_test.npz" in capsys.readouterr().err
+
+
+def test_ner_score_parts_give_seqeval_micro_f1() -> None:
+    """Σ 2·TP / Σ (predicted + gold) over sentences is seqeval's micro entity F1 (conlleval mode)."""
+    from seqeval.metrics import f1_score
+
+    from nlp_transfer.results.compare import _scores
+    from nlp_transfer.results.predictions import Predictions
+
+    names = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    gold = [[1, 2, 0, 3], [0, 0, 3, 4], [1, 0, 0]]
+    pred = [[1, 2, 0, 0], [0, 2, 3, 4], [3, 0, 1]]
+    flat = [np.array([t for s in tags for t in s]) for tags in (gold, pred)]
+    preds = Predictions(
+        task="ner", domain="music", split="test", checksum="x", level="token", label_names=names,
+        file_examples=3, index=np.arange(3), gold=flat[0], pred=flat[1], word_counts=np.array([4, 4, 3]),
+    )  # fmt: skip
+    scores = _scores([preds])
+    expected = f1_score([[names[i] for i in s] for s in gold], [[names[i] for i in s] for s in pred])
+    assert scores.value() == pytest.approx(expected)
+    assert scores.numerator.shape == (1, 3)
