@@ -133,3 +133,12 @@ def test_cells_and_averages_carry_seed_wise_t_intervals(tmp_path: Path) -> None:
     per_seed = [(a + b) / 2 for a, b in zip(books_dvd, dvd_books, strict=True)]
     assert row[3] == f"{sum(per_seed) / 3:.4f} ± {half_width(per_seed):.4f}"
     assert "n=3 per cell" in markdown_table(collect_runs(tmp_path), "sentiment")
+
+
+def test_heatmap_colour_range_fits_the_scores() -> None:
+    from nlp_transfer.results.plots import color_range
+
+    low, high = color_range([0.81, 0.86, float("nan"), 0.84])
+    assert 0.80 <= low < 0.81 and 0.86 < high <= 0.87  # not 0…1: a 5-point spread stays visible
+    assert color_range([float("nan")]) == (0.0, 1.0)
+    assert color_range([0.0, 1.0]) == (0.0, 1.0)  # clipped to the score range
