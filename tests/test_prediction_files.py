@@ -58,3 +58,12 @@ def test_ner_all_domains_run_writes_per_word_tags(run_training, data_dir):
     ours = [[preds.label_names[i][0] for i in tags] for tags in gold_tags]
     theirs = [[t[0] for t in s["tags"][:n]] for s, n in zip(sentences, scored, strict=True)]
     assert ours == theirs
+
+
+def test_few_shot_phase_writes_beside_not_over_the_main_runs_predictions(run_training):
+    record = run_training("task=ner", "domain.target=ai", "target_finetune=few_shot")
+    run_dir = record["output_dir"]
+    main_run = read_predictions(prediction_path(run_dir, "ai"))
+    phase = read_predictions(run_dir / "predictions" / "target_finetune" / "ai_test.npz")
+    assert main_run.label_names != phase.label_names  # the phase tags with ai's own entity types
+    assert set(prediction_files(run_dir)) == {"news_test", "ai_test"}
