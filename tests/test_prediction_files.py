@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
+import pytest
 
+from nlp_transfer.config import PROJECT_ROOT
 from nlp_transfer.data.jsonl import file_checksum
 from nlp_transfer.results.predictions import prediction_files, prediction_path, read_predictions
+from tests.conftest import TINY_FAST
 
 FULL_TEST = ["task.max_eval_examples=null", "trainer.limit_test_batches=null"]
 
@@ -67,3 +73,22 @@ def test_few_shot_phase_writes_beside_not_over_the_main_runs_predictions(run_tra
     phase = read_predictions(run_dir / "predictions" / "target_finetune" / "ai_test.npz")
     assert main_run.label_names != phase.label_names  # the phase tags with ai's own entity types
     assert set(prediction_files(run_dir)) == {"news_test", "ai_test"}
+
+
+@pytest.mark.slow  # two DDP processes in a subprocess, then one single-process run: about a minute of CPU
+def test_ddp_ranks_gather_into_one_file_equal_to_a_single_process_run(run_training, tmp_path):
+    """Sharded test loaders (with padding repeats) still give every example once, in file order."""
+    same_weights = ["strategy.optimizer.lr=0", "trainer.accelerator=cpu", "task.max_eval_examples=61"]
+    env = {**os.environ, "NLP_TRANSFER_LOGS": str(tmp_path / "logs")}
+    env["NLP_TRANSFER_CACHE"] = str(tmp_path / "cache")
+    command = [sys.executable, str(PROJECT_ROOT / "train.py"), *TINY_FAST, *same_weights, "trainer=ddp"]
+    done = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (run_dir,) = (tmp_path / "logs" / "sentiment" / "runs").iterdir()
+    single = run_training(*same_weights, "task.length_grouping=false")["output_dir"]
+    for domain in ("books", "kitchen"):
+        ddp, one = (read_predictions(prediction_path(d, domain)) for d in (run_dir, single))
+        assert np.array_equal(ddp.index, np.arange(61))  # 61 examples over 2 ranks: one padding repeat
+        assert ddp.same_examples(one)
+        assert np.array_equal(ddp.pred, one.pred)
+        assert np.allclose(ddp.probs.astype(float), one.probs.astype(float), atol=1e-3)
