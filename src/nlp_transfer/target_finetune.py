@@ -70,6 +70,7 @@ def run_target_finetune(cfg: DictConfig, encoder: Any, output_dir: str) -> dict[
         _convert_="all",
     )  # fmt: skip
     model.run_names = {"task": cfg.task.name, "backbone": cfg.backbone.name}  # its checkpoints' identity
+    model.predictions_dir = f"{output_dir}/predictions/target_finetune"  # beside, not over, the main run's
     checkpoint = ModelCheckpoint(
         dirpath=f"{output_dir}/checkpoints/target_finetune", filename="best-epoch{epoch:02d}-step{step}",
         auto_insert_metric_name=False, monitor=cfg.task.selection_metric, mode="max", save_top_k=1,

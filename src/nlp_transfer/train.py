@@ -25,6 +25,7 @@ from nlp_transfer.objective import (
     objective_value,
 )
 from nlp_transfer.preflight import check_config
+from nlp_transfer.results.predictions import prediction_files
 from nlp_transfer.results.record import environment, write_results
 from nlp_transfer.resume import claim_run_dir, describe_checkpoint, resume_checkpoint
 from nlp_transfer.run_identity import check_data, run_identity, write_identity
@@ -187,6 +188,7 @@ def _run_job(
                 **_validator_selection(callbacks),
             },
             data={"checksums": datamodule.checksums},
+            predictions=prediction_files(output_dir),  # per-example test predictions, for `nlp-transfer compare`
             cost={
                 "fit_seconds": round(fit_seconds, 2),
                 "train_steps": trainer.global_step,

@@ -52,11 +52,13 @@ def test_cross_domain_table_diagonal_gap_seeds_and_failures(tmp_path: Path) -> N
     tables = table_rows(markdown_table(rows, "sentiment"))
     header, dann, fine_tune = tables[0], tables[1], tables[2]
     assert header == ["strategy", "books → dvd", "dvd → books", "average"]
-    assert dann == ["dann", "0.7500 ± 0.0707", "failed", "0.7500*"]
-    assert fine_tune == ["fine_tune", "0.6000", "—", "0.6000*"]
+    # mean ± half-width of the 95 % t-interval over 2 seeds: t(0.975, 1) · std / √2 = 12.706 · 0.05
+    assert dann == ["dann", "0.7500 ± 0.6353", "failed", "0.7500 ± 0.6353*"]
+    assert fine_tune == ["fine_tune", "0.6000 (n=1)†", "—", "0.6000 (n=1)†*"]  # fewer seeds: flagged
     diag_header, diag_dann = tables[3], tables[4]
     assert diag_header == ["strategy", "books", "average", "gap"]
-    assert diag_dann == ["dann", "0.9000", "0.9000", "+0.1500"]
+    # the in-domain run has seed 42, the cross-domain ones 1 and 2: no seed-wise gap, so no interval
+    assert diag_dann == ["dann", "0.9000 (n=1)†", "0.9000 (n=1)†", "+0.1500 (seeds differ)"]
 
 
 def test_report_writes_csv_markdown_and_figures(tmp_path: Path) -> None:
@@ -110,3 +112,33 @@ def test_the_notebook_builds_the_report_headless(tmp_path: Path, monkeypatch) ->
     assert "0.7500" in tables[0] and "0.8000" in tables[0]
     printed = "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
     assert "3 runs, 0 failed" in printed
+
+
+def test_cells_and_averages_carry_seed_wise_t_intervals(tmp_path: Path) -> None:
+    """3 seeds × 2 pairs: each cell's interval over its seeds; the average's over the seeds' averages."""
+    from scipy import stats as scipy_stats
+
+    accs = {("books", "dvd"): [0.70, 0.74, 0.72], ("dvd", "books"): [0.60, 0.68, 0.61]}
+    for (s, t), values in accs.items():
+        for seed, acc in enumerate(values):
+            write_run(tmp_path, f"{s}_{t}_{seed}", "dann", s, t, acc, seed=seed)
+
+    def half_width(values: list[float]) -> float:
+        return scipy_stats.t.ppf(0.975, len(values) - 1) * scipy_stats.sem(values)
+
+    row = table_rows(markdown_table(collect_runs(tmp_path), "sentiment"))[1]
+    books_dvd, dvd_books = accs[("books", "dvd")], accs[("dvd", "books")]
+    assert row[1] == f"{sum(books_dvd) / 3:.4f} ± {half_width(books_dvd):.4f}"
+    assert row[2] == f"{sum(dvd_books) / 3:.4f} ± {half_width(dvd_books):.4f}"
+    per_seed = [(a + b) / 2 for a, b in zip(books_dvd, dvd_books, strict=True)]
+    assert row[3] == f"{sum(per_seed) / 3:.4f} ± {half_width(per_seed):.4f}"
+    assert "n=3 per cell" in markdown_table(collect_runs(tmp_path), "sentiment")
+
+
+def test_heatmap_colour_range_fits_the_scores() -> None:
+    from nlp_transfer.results.plots import color_range
+
+    low, high = color_range([0.81, 0.86, float("nan"), 0.84])
+    assert 0.80 <= low < 0.81 and 0.86 < high <= 0.87  # not 0…1: a 5-point spread stays visible
+    assert color_range([float("nan")]) == (0.0, 1.0)
+    assert color_range([0.0, 1.0]) == (0.0, 1.0)  # clipped to the score range

@@ -6,7 +6,17 @@ import math
 from pathlib import Path
 
 from nlp_transfer.results.collect import RunRow
-from nlp_transfer.results.tables import task_grid
+from nlp_transfer.results.tables import seed_averages, seedwise_interval, task_grid
+
+
+def color_range(values: list[float]) -> tuple[float, float]:
+    """vmin, vmax fitted to the scores (a little margin), so differences of a few points stay visible."""
+    finite = [v for v in values if not math.isnan(v)]
+    if not finite:
+        return 0.0, 1.0
+    low, high = min(finite), max(finite)
+    margin = max(0.01, 0.05 * (high - low))
+    return max(0.0, low - margin), min(1.0, high + margin)
 
 
 def _pyplot():
@@ -35,7 +45,8 @@ def heatmaps(rows: list[RunRow], task: str, out_dir: Path) -> list[Path]:
                     grid[i][j] = mean
                 note = f"{mean:.3f}" if mean is not None else ("failed" if cell and cell.failed else "—")
                 ax.text(j, i, note, ha="center", va="center", fontsize=9)
-        image = ax.imshow(grid, cmap="viridis", vmin=0.0, vmax=1.0)
+        vmin, vmax = color_range([v for line in grid for v in line])
+        image = ax.imshow(grid, cmap="viridis", vmin=vmin, vmax=vmax)
         ax.set_xticks(range(len(domains)), domains, rotation=30, ha="right")
         ax.set_yticks(range(len(domains)), domains)
         ax.set_xlabel("target")
@@ -51,15 +62,23 @@ def heatmaps(rows: list[RunRow], task: str, out_dir: Path) -> list[Path]:
 
 
 def strategy_bars(rows: list[RunRow], task: str, out_dir: Path) -> Path:
-    """Average cross-domain target score per strategy (over the pairs each strategy completed)."""
+    """Average cross-domain target score per strategy (seed-wise, over the pairs it completed), with the
+    95 % t-interval over seeds as whiskers."""
     plt = _pyplot()
     labels, domains, cells = task_grid(rows, task)
-    averages = []
+    averages, errors = [], []
     for label in labels:
-        means = [c.mean for (lab, s, t), c in cells.items() if lab == label and s != t and c.mean is not None]
-        averages.append(sum(means) / len(means) if means else 0.0)
+        row = [c for (lab, s, t), c in cells.items() if lab == label and s != t and c.mean is not None]
+        per_seed = seed_averages(row)
+        if per_seed is None:
+            averages.append(0.0)
+            errors.append(0.0)
+            continue
+        interval = seedwise_interval(per_seed, sum(c.mean for c in row) / len(row))
+        averages.append(interval.mean)
+        errors.append(interval.half_width or 0.0)
     fig, ax = plt.subplots(figsize=(1.2 * len(labels) + 3, 3.5))
-    ax.bar(labels, averages, color="tab:blue")
+    ax.bar(labels, averages, yerr=errors, capsize=4, color="tab:blue")
     for x, value in enumerate(averages):
         ax.text(x, value, f"{value:.3f}", ha="center", va="bottom", fontsize=9)
     ax.set_ylim(0, 1)

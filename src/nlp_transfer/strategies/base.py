@@ -11,6 +11,7 @@ macro-F1) and `token` (one label per word: every token's features, entity-level 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytorch_lightning as pl
@@ -24,7 +25,9 @@ from nlp_transfer.checkpoint_identity import IDENTITY_KEY, check_identity
 from nlp_transfer.metrics.entity_f1 import EntityF1
 from nlp_transfer.models.backbone import hidden_size
 from nlp_transfer.models.pooling import pool
+from nlp_transfer.results.predictions import PREDICTIONS_DIR
 from nlp_transfer.strategies.optimization import decay_groups
+from nlp_transfer.strategies.test_predictions import TestPredictions
 
 Batch = dict[str, torch.Tensor]
 TEST_SPLITS = ("source/test", "target/test")  # the default; a DataModule may name others (test_split_names)
@@ -112,6 +115,9 @@ class TransferModule(pl.LightningModule):
         """Lightning calls this before restoring any state (fit/validate/test with a ckpt_path)."""
         path = self._trainer.ckpt_path if self._trainer is not None else None
         check_identity(checkpoint, self.checkpoint_identity(), path)
+        #: where test predictions go (None: `<trainer.default_root_dir>/predictions`); see test_predictions.py
+        self.predictions_dir: str | None = None
+        self._test_predictions: TestPredictions | None = None
 
     # ----------------------------------------------------------------- forward
     def features(self, batch: Batch) -> torch.Tensor:
@@ -178,10 +184,14 @@ class TransferModule(pl.LightningModule):
             self.test_splits = splits
             self.test_metrics = nn.ModuleList(task_metrics(self.label_names, self.level) for _ in splits)
             self.test_metrics.to(self.device)
+        self._test_predictions = TestPredictions(self.trainer, self.level)
 
     def test_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        loss, preds, targets = self.model_step(batch)
-        self.test_metrics[dataloader_idx].update(preds, targets)
+        logits = self(batch)
+        loss, targets = self.supervised_loss(logits, batch["labels"]), batch["labels"]
+        self.test_metrics[dataloader_idx].update(logits.argmax(dim=-1), targets)
+        if self._test_predictions is not None:
+            self._test_predictions.add(dataloader_idx, logits, targets)
         split = self.test_splits[dataloader_idx]
         self._updated.add(split)
         self.log(f"{split}/loss", loss, batch_size=len(targets), add_dataloader_idx=False, sync_dist=True)
@@ -189,6 +199,10 @@ class TransferModule(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         for name, metric in zip(self.test_splits, self.test_metrics, strict=True):
             self._log_computed(name, metric)
+        if self._test_predictions is not None:
+            out_dir = self.predictions_dir or Path(self.trainer.default_root_dir) / PREDICTIONS_DIR
+            self._test_predictions.write(self, Path(out_dir))
+            self._test_predictions = None
 
     def _log_computed(self, prefix: str, metric: Metric | MetricCollection) -> None:
         """Log `prefix/<metric>`; a per-class vector becomes `prefix/<metric>/<label>`."""
