@@ -188,7 +188,7 @@ def _run_job(
                 **_validator_selection(callbacks),
             },
             data={"checksums": datamodule.checksums},
-            predictions=prediction_files(output_dir),  # per-example test predictions, for `nlp-transfer compare`
+            predictions=prediction_files(output_dir),  # per-example test rows, for `nlp-transfer compare`
             cost={
                 "fit_seconds": round(fit_seconds, 2),
                 "train_steps": trainer.global_step,
