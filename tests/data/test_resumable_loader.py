@@ -21,9 +21,10 @@ def _loaders(epoch: int, num_workers: int = 0) -> dict[str, ResumableLoader]:
     common = {"num_workers": num_workers, "persistent_workers": num_workers > 0}
     source = LengthGroupedBatchSampler(lengths, batch_size=4, pool_batches=2, seed=11, epoch=epoch)
     target = EpochShuffle(TARGET_SIZE, seed=12, epoch=epoch)
+    target_data = list(range(100, 100 + TARGET_SIZE))
     return {
         "source": ResumableLoader(list(range(SOURCE_SIZE)), batch_sampler=source, **common),
-        "target": ResumableLoader(list(range(100, 100 + TARGET_SIZE)), batch_size=4, sampler=target, **common),
+        "target": ResumableLoader(target_data, batch_size=4, sampler=target, **common),
     }
 
 
