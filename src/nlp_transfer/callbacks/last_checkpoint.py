@@ -55,8 +55,13 @@ class LastCheckpoint(Checkpoint):
         self._rng_to_restore = state_dict.get("rng")
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        # here, not at load time: after setup and the other callbacks' train-start work (e.g. the feature
-        # cache's encoding), right before the first step, as in the run that saved them
+        # Lightning hands the training loaders their saved positions only when it builds them after the
+        # checkpoint is restored; `estimated_stepping_batches` (LR schedules) builds them before, and the
+        # positions were silently dropped (PL 2.6). Here, before the first batch, both orders work; a
+        # second load of the same positions changes nothing.
+        trainer.fit_loop._load_combined_loader_states()
+        # RNG states here, not at load time: after setup and the other callbacks' train-start work (e.g.
+        # the feature cache's encoding), right before the first step, as in the run that saved them
         if self._rng_to_restore is not None:
             restore_rng_states(self._rng_to_restore)
             self._rng_to_restore = None
