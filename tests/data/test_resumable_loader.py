@@ -74,7 +74,8 @@ def test_a_restored_loader_yields_exactly_the_rest_of_the_interrupted_epoch_and_
 
 def test_a_state_saved_at_an_epoch_end_leaves_the_next_epoch_whole() -> None:
     first = CombinedLoader(_loaders(0), mode="max_size_cycle")
-    _epoch(first, 0), _epoch(first, 1)
+    for epoch in (0, 1):
+        _epoch(first, epoch)
     states = [loader.state_dict() for loader in first.flattened]
     assert states[0] == {"epoch": 1, "pass": 0, "batches": 6}
 
