@@ -29,18 +29,26 @@ RESUMABLE = [
     "run_id=resume",
 ]
 HOLD = "+callbacks.hold._target_=tests.test_resume.HoldAfterFirstCheckpoint"  # numerically inert
+HELD = "held"  # the marker the hold writes
 
 
 class HoldAfterFirstCheckpoint(pl.Callback):
-    """In a run that did not resume, stop right after last.ckpt first appears, until killed from outside.
+    """In a run that did not resume, stop once last.ckpt exists (from step `after_step` on), until killed.
 
-    It pins the moment of the kill (the test's SIGKILL then always lands between two known steps), and
-    does nothing in the resumed run, so both runs are started by the very same command.
+    It pins the moment of the kill: it writes `<run dir>/held` and sleeps, and the test's SIGKILL lands
+    there, between two known steps. Checkpoint callbacks run after it, so at a batch end it sees the
+    last.ckpt of an earlier step. It does nothing in the resumed run, so both runs are started by the
+    very same command.
     """
 
+    def __init__(self, after_step: int = 0) -> None:
+        self.after_step = after_step
+
     def _hold(self, trainer: pl.Trainer) -> None:
-        last = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
-        if trainer.ckpt_path is None and last.is_file():
+        root = Path(trainer.default_root_dir)
+        last = root / "checkpoints" / "last.ckpt"
+        if trainer.ckpt_path is None and trainer.global_step >= self.after_step and last.is_file():
+            (root / HELD).touch()
             time.sleep(300)
 
     def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
@@ -69,7 +77,7 @@ def _train(log_dir: Path, cache_dir: Path, *overrides: str) -> dict:
 
 
 def _train_and_kill(log_dir: Path, cache_dir: Path, *overrides: str) -> Path:
-    """Start a run, SIGKILL it as soon as its first last.ckpt exists; return its run dir."""
+    """Start a run, SIGKILL it once its hold callback holds (after a last.ckpt); return its run dir."""
     command, env = _command(log_dir, cache_dir, *overrides)
     process = subprocess.Popen(
         command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -78,7 +86,7 @@ def _train_and_kill(log_dir: Path, cache_dir: Path, *overrides: str) -> Path:
     try:
         while time.monotonic() < deadline and process.poll() is None:
             runs = log_dir / "sentiment" / "runs"
-            if runs.is_dir() and any(runs.glob("*/checkpoints/last.ckpt")):
+            if runs.is_dir() and any(runs.glob(f"*/{HELD}")):
                 break
             time.sleep(0.05)
         assert process.poll() is None, process.stderr.read().decode()[-3000:]
@@ -112,6 +120,43 @@ def test_a_run_killed_at_an_epoch_end_and_rerun_ends_exactly_like_an_uninterrupt
     assert resumed["cost"]["train_steps"] == uninterrupted["cost"]["train_steps"] == 12
     expected = _final_metrics(uninterrupted)
     assert expected and _final_metrics(resumed) == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", ["dann", "fine_tune"])
+def test_a_run_killed_mid_epoch_and_rerun_ends_exactly_like_an_uninterrupted_one(
+    tmp_path: Path, data_dir: Path, strategy: str
+) -> None:
+    """last.ckpt at steps 3, 4 (epoch end), 6, ...: killed after step 6, half-way through epoch 1.
+
+    The model tested is the last epoch's (no monitor), so every step shows in the metrics; a resume
+    that re-trained epoch 1's first batches, or drew other dropout masks, ends with other weights.
+    """
+    cache = tmp_path / "cache"
+    overrides = [o for o in RESUMABLE if not o.startswith("strategy=")]
+    overrides += [
+        f"strategy={strategy}",
+        "callbacks.last_checkpoint.every_n_train_steps=3",
+        "callbacks.model_checkpoint.monitor=null",
+    ]
+    uninterrupted = _train(tmp_path / "a", cache, *overrides)
+
+    hold = [HOLD, "+callbacks.hold.after_step=7"]  # at step 7's end, last.ckpt is step 6's
+    _train_and_kill(tmp_path / "b", cache, *overrides, *hold)
+    resumed = _train(tmp_path / "b", cache, *overrides, *hold)
+
+    assert resumed["resumed_from"]["global_step"] == 6
+    assert resumed["cost"]["train_steps"] == uninterrupted["cost"]["train_steps"] == 12
+    expected = _final_metrics(uninterrupted)
+    assert expected and _final_metrics(resumed) == pytest.approx(expected, abs=1e-6)
+    weights = [_final_weights(_run_dir(tmp_path / run)) for run in ("a", "b")]
+    assert weights[0].keys() == weights[1].keys()
+    for name, tensor in weights[0].items():
+        assert torch.allclose(weights[1][name], tensor, rtol=0, atol=1e-6), name
+
+
+def _final_weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
 
 
 def test_a_finished_run_is_returned_not_retrained_unless_forced(run_training, tmp_path: Path) -> None:

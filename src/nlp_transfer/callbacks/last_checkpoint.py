@@ -5,6 +5,10 @@ its fsspec "transaction" builds the file in the system temp dir and then *moves*
 (/tmp → a cluster's shared disk) that move is a copy, so a kill during it leaves a truncated file.
 Here the checkpoint is written next to its final name and renamed over it (`os.replace`, atomic within a
 file system): `last.ckpt` is always the previous complete checkpoint or the new complete one.
+
+Its state in every checkpoint is the global random generators' states (callbacks/rng_state.py), put back
+when the resumed run starts training: with the training loaders' own saved place in the epoch
+(data/resumable_loader.py), a run resumed mid-epoch trains exactly as the uninterrupted run would.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Checkpoint
+
+from nlp_transfer.callbacks.rng_state import capture_rng_states, restore_rng_states
 
 LAST_NAME = "last.ckpt"
 TMP_SUFFIX = ".tmp"
@@ -40,6 +46,25 @@ class LastCheckpoint(Checkpoint):
         self.dirpath = Path(dirpath)
         self.every_n_train_steps = every_n_train_steps or 0
         self._saved_at_step = -1
+        self._rng_to_restore: dict[str, Any] | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rng": capture_rng_states()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._rng_to_restore = state_dict.get("rng")
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # Lightning hands the training loaders their saved positions only when it builds them after the
+        # checkpoint is restored; `estimated_stepping_batches` (LR schedules) builds them before, and the
+        # positions were silently dropped (PL 2.6). Here, before the first batch, both orders work; a
+        # second load of the same positions changes nothing.
+        trainer.fit_loop._load_combined_loader_states()
+        # RNG states here, not at load time: after setup and the other callbacks' train-start work (e.g.
+        # the feature cache's encoding), right before the first step, as in the run that saved them
+        if self._rng_to_restore is not None:
+            restore_rng_states(self._rng_to_restore)
+            self._rng_to_restore = None
 
     @property
     def path(self) -> Path:

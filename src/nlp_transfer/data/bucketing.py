@@ -10,6 +10,10 @@ Resumable order: every pass over the data draws from its own generator seeded by
 pass within the epoch), never from the global RNG. Lightning calls `set_epoch` on
 `batch_sampler.sampler` each epoch, and a run resumed at epoch k builds its sampler with
 `epoch=k`, so it sees the same batches the uninterrupted run would have seen.
+
+Mid-epoch resume: `resume_at(pass, skip)` makes the next pass that pass of the epoch minus the items an
+interrupted run already trained on (data/resumable_loader.py counts them and asks for it), so those are
+skipped by index, without loading their data.
 """
 
 from __future__ import annotations
@@ -35,11 +39,24 @@ class EpochShuffle(Sampler[int]):
         self.seed = torch.initial_seed() if seed is None else seed
         self.epoch = epoch
         self.passes = 0
+        self._skip = 0
 
     def set_epoch(self, epoch: int) -> None:
         """Called by Lightning at each epoch start; a repeated call for the same epoch changes nothing."""
         if epoch != self.epoch:
-            self.epoch, self.passes = epoch, 0
+            self.epoch, self.passes, self._skip = epoch, 0, 0
+
+    def resume_at(self, pass_index: int, skip: int) -> None:
+        """Make the next pass pass `pass_index` of the current epoch, less its first `skip` items
+        (indices here; batches when a `LengthGroupedBatchSampler` owns this shuffle)."""
+        if pass_index < 0 or skip < 0:
+            raise ValueError(f"pass_index and skip must be >= 0, got {pass_index}, {skip}")
+        self.passes, self._skip = pass_index, skip
+
+    def start_pass(self) -> tuple[torch.Generator, int]:
+        """The generator of the next pass and how many of its leading items a resume skips."""
+        skip, self._skip = self._skip, 0
+        return self.next_generator(), skip
 
     def next_generator(self) -> torch.Generator:
         """The generator of the next pass (advances the pass counter)."""
@@ -51,7 +68,8 @@ class EpochShuffle(Sampler[int]):
         return self.size
 
     def __iter__(self) -> Iterator[int]:
-        yield from torch.randperm(self.size, generator=self.next_generator()).tolist()
+        generator, skip = self.start_pass()
+        yield from torch.randperm(self.size, generator=generator)[skip:].tolist()
 
 
 class LengthGroupedBatchSampler(Sampler[list[int]]):
@@ -83,12 +101,12 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
         return (len(self.lengths) + self.batch_size - 1) // self.batch_size
 
     def __iter__(self) -> Iterator[list[int]]:
-        generator = self.sampler.next_generator()
+        generator, skip = self.sampler.start_pass()
         order = torch.randperm(len(self.lengths), generator=generator)
         batches: list[list[int]] = []
         for start in range(0, len(order), self.pool_size):
             pool = order[start : start + self.pool_size]
             pool = pool[torch.argsort(self.lengths[pool], descending=True, stable=True)]
             batches += [pool[i : i + self.batch_size].tolist() for i in range(0, len(pool), self.batch_size)]
-        for index in torch.randperm(len(batches), generator=generator).tolist():
+        for index in torch.randperm(len(batches), generator=generator).tolist()[skip:]:
             yield batches[index]

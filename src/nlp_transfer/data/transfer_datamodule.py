@@ -28,6 +28,7 @@ from nlp_transfer.data.collate import PaddingCollator, TokenizedDataset
 from nlp_transfer.data.errors import DataError
 from nlp_transfer.data.jsonl import file_checksum, split_path
 from nlp_transfer.data.label_space import LabelSpace
+from nlp_transfer.data.resumable_loader import ResumableLoader
 from nlp_transfer.results.domain_metrics import domain_test_split
 
 
@@ -192,12 +193,13 @@ class TransferDataModule(pl.LightningDataModule):
         # batches (and dropout draws) of the uninterrupted run; see data/bucketing.py
         common["generator"] = torch.Generator().manual_seed(torch.initial_seed())
         epoch = self.trainer.current_epoch if self.trainer is not None else 0
+        # training loaders save their place in the epoch, so a mid-epoch resume goes on from that batch
         if train and self.length_grouping:
             sampler = LengthGroupedBatchSampler(dataset.tokens.lengths(), self.batch_size, epoch=epoch)
-            return DataLoader(dataset, batch_sampler=sampler, **common)
+            return ResumableLoader(dataset, batch_sampler=sampler, **common)
         if train:
             shuffle = EpochShuffle(len(dataset), epoch=epoch)
-            return DataLoader(dataset, batch_size=self.batch_size, sampler=shuffle, **common)
+            return ResumableLoader(dataset, batch_size=self.batch_size, sampler=shuffle, **common)
         return DataLoader(dataset, batch_size=self.eval_batch_size, shuffle=False, **common)
 
     def train_dataloader(self) -> CombinedLoader:
