@@ -74,7 +74,8 @@ def test_evaluating_a_point_leaves_every_module_in_the_mode_it_found(tmp_path) -
 
     cfg = compose_config([*TINY_FAST, "strategy=feature_extraction", f"paths.cache_dir={tmp_path}"], tmp_path)
     datamodule, model = build_data_and_model(cfg)
-    callback = ValidatorSelection([EntropyValidator(), DEVValidator()], "source/val/acc", target_unlabeled_size=16)
+    validators = [EntropyValidator(), DEVValidator()]
+    callback = ValidatorSelection(validators, "source/val/acc", target_unlabeled_size=16)
     trainer = pl.Trainer(
         max_epochs=1,
         limit_train_batches=2,

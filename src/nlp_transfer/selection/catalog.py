@@ -22,7 +22,7 @@ def check_validators(validators: Sequence[Any]) -> list[Validator]:
         if not isinstance(entry, Validator):
             raise TypeError(
                 f"selection.validators holds {entry!r}; each entry must build a Validator, e.g. "
-                f"`- _target_: nlp_transfer.selection.entropy.EntropyValidator` (see conf/selection/default.yaml)"
+                f"`- _target_: nlp_transfer.selection.entropy.EntropyValidator` (conf/selection/default.yaml)"
             )
     names = [v.name for v in validators]
     if len(set(names)) != len(names):

@@ -16,8 +16,8 @@ from __future__ import annotations
 import torch
 
 from nlp_transfer.selection.density_ratio import density_ratio_weights
-from nlp_transfer.strategies.outputs import ModelOutputs
 from nlp_transfer.selection.validator import Validator, ValidatorUndefined
+from nlp_transfer.strategies.outputs import ModelOutputs
 
 
 def dev_risk(losses: torch.Tensor, weights: torch.Tensor) -> float:

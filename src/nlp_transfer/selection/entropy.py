@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from nlp_transfer.strategies.outputs import ModelOutputs
 from nlp_transfer.selection.validator import Validator
+from nlp_transfer.strategies.outputs import ModelOutputs
 
 
 def entropy(probs: torch.Tensor) -> torch.Tensor:

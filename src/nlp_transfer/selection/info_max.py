@@ -11,8 +11,8 @@ so a model that puts every text in one class is no longer rewarded. Lower is bet
 from __future__ import annotations
 
 from nlp_transfer.selection.entropy import entropy
-from nlp_transfer.strategies.outputs import ModelOutputs
 from nlp_transfer.selection.validator import Validator
+from nlp_transfer.strategies.outputs import ModelOutputs
 
 
 class InfoMaxValidator(Validator):

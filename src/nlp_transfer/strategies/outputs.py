@@ -145,7 +145,7 @@ class ModelOutputs:
         return self.batch_shaped(self.preds, 0), self.batch_shaped(self.labels, IGNORE_INDEX)
 
     def example_mean(self, values: torch.Tensor, where: torch.Tensor | None = None) -> torch.Tensor:
-        """(num_examples, ...) mean of each text's rows (only rows where `where`); NaN for a text with none."""
+        """(num_examples, ...) mean of each text's rows (those where `where`); NaN for a text with none."""
         keep = torch.ones(len(values), dtype=torch.bool) if where is None else where
         keep = keep.to(values.device)
         shape = (self.num_examples, *values.shape[1:])

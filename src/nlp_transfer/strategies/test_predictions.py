@@ -50,7 +50,7 @@ class TestPredictions:
         self.rows: list[list[tuple]] = [[] for _ in loaders]
 
     def add(self, loader_idx: int, outputs: ModelOutputs) -> None:
-        """One batch's outputs: probabilities per text, or the scored words' tags per sentence (token level)."""
+        """One batch's outputs: probabilities per text, or the scored words' tags per sentence (NER)."""
         rows, order = self.rows[loader_idx], self.orders[loader_idx]
         if self.level == "token":
             preds, labels = (values.detach().cpu() for values in outputs.metric_inputs())
