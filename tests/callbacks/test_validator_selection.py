@@ -12,6 +12,7 @@ from nlp_transfer.callbacks.validator_selection import ValidatorSelection, colle
 from nlp_transfer.selection.dev import DEVValidator
 from nlp_transfer.selection.entropy import EntropyValidator
 from nlp_transfer.selection.source_val import SourceValValidator
+from nlp_transfer.strategies.fine_tune import FineTuneModule
 from tests.conftest import TINY_FAST, compose_config
 
 VALIDATOR_NAMES = {"source_val", "entropy", "info_max", "dev"}
@@ -159,3 +160,41 @@ def test_the_checkpoint_mode_follows_the_metric(tmp_path) -> None:
     modes = {metric: mode(metric) for metric in metrics}
     assert modes == {"source/val/acc": "max", "source/val/loss": "min", "selection/entropy": "min",
                     "selection/source_val": "max"}  # fmt: skip
+
+
+class CountingFineTune(FineTuneModule):
+    """Fine-tuning that counts its `outputs` calls (a real module; nothing is mocked)."""
+
+    calls = 0
+
+    def outputs(self, batch):  # type: ignore[no-untyped-def]
+        CountingFineTune.calls += 1
+        return super().outputs(batch)
+
+
+def test_the_callback_reads_the_modules_outputs_and_never_runs_source_validation_again(tmp_path) -> None:
+    import pytorch_lightning as pl
+
+    from nlp_transfer.assembly import build_data_and_model
+
+    strategy = f"strategy._target_={CountingFineTune.__module__}.CountingFineTune"
+    overrides = [*TINY_FAST, "strategy=fine_tune", strategy, f"paths.cache_dir={tmp_path}"]
+    datamodule, model = build_data_and_model(compose_config(overrides, tmp_path))
+    validators = [SourceValValidator(), DEVValidator()]
+    callback = ValidatorSelection(validators, "source/val/acc", target_unlabeled_size=16)
+    trainer = pl.Trainer(
+        max_steps=2, val_check_interval=1, limit_val_batches=2, num_sanity_val_steps=0, logger=False,
+        enable_checkpointing=False, enable_progress_bar=False, callbacks=[callback],
+    )  # fmt: skip
+    CountingFineTune.calls = 0
+    trainer.fit(model, datamodule=datamodule)
+    loaders = datamodule.selection_dataloaders(16)
+    per_point = 2 + len(loaders["target_unlabeled"]) + len(loaders["target_test"])  # val steps + target
+    assert len(callback.points) == 2 and CountingFineTune.calls == 2 * per_point
+    # source_val is the model's own logged metric, measured on the outputs the validation steps returned
+    logged = {key: float(value) for key, value in trainer.callback_metrics.items()}
+    assert callback.points[-1]["source_val"] == pytest.approx(logged["source/val/acc"])
+    assert logged["selection/dev"] == pytest.approx(callback.points[-1]["dev"])
+    source = Path(ValidatorSelection.__module__.replace(".", "/") + ".py")
+    text = (Path(__file__).parents[2] / "src" / source).read_text()
+    assert not any(word in text for word in ("cross_entropy", "pool(", "attention_mask", "softmax"))
