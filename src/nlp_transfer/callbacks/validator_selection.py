@@ -147,7 +147,7 @@ class ValidatorSelection(pl.Callback):
             score = row[validator.name]
             pl_module.log(
                 f"selection/{validator.name}", float("nan") if score is None else float(score),
-                logger=self.log_scores and score is not None,
+                logger=self.log_scores and score is not None and bool(trainer.loggers),
             )  # fmt: skip
 
     def evaluate_point(
