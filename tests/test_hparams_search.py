@@ -89,7 +89,8 @@ def test_a_validator_objective_needs_its_validator_to_run(run_training, tmp_path
         run_training("optimized_metric=selection/entropy", "selection=none", output_dir=tmp_path / "off")
     with pytest.raises(ValueError, match="list it in selection.validators"):
         run_training(
-            "optimized_metric=selection/dev", "selection.validators=[source_val,entropy]",
+            "optimized_metric=selection/dev",
+            "selection.validators=[{_target_:nlp_transfer.selection.entropy.EntropyValidator}]",
             output_dir=tmp_path / "unlisted",
         )  # fmt: skip
 

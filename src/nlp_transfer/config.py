@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from omegaconf import OmegaConf
 
@@ -23,11 +24,13 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("metric_mode", metric_mode, replace=True)
 
 
-def metric_mode(metric: str) -> str:
-    """ModelCheckpoint's `mode` for a monitored metric: `min` for losses and lower-is-better validators."""
+def metric_mode(metric: str, *, _root_: Any = None) -> str:
+    """ModelCheckpoint's `mode` for a monitored metric: `min` for losses and lower-is-better validators
+    (those the config's `selection.validators` lists, or built-in ones)."""
     from nlp_transfer.objective import objective_direction
 
-    return "max" if objective_direction(metric) == "maximize" else "min"
+    selection = _root_.get("selection") if _root_ is not None else None
+    return "max" if objective_direction(metric, selection) == "maximize" else "min"
 
 
 def domain_pair(source: str, target: str, evaluate_on: str = "pair") -> str:

@@ -21,16 +21,21 @@ def validator_name(metric: str) -> str | None:
     return metric[len(SELECTION_PREFIX) :] if metric.startswith(SELECTION_PREFIX) else None
 
 
-def objective_direction(metric: str) -> str:
-    """`maximize` or `minimize` for an `optimized_metric` (a validator's own direction; losses go down)."""
+def objective_direction(metric: str, selection: Mapping[str, Any] | None = None) -> str:
+    """`maximize` or `minimize` for an `optimized_metric` (a validator's own direction; losses go down).
+
+    A validator is looked up among `selection`'s `_target_` entries (the run's config), else built-ins.
+    """
     name = validator_name(metric)
     if name is None:
         return "minimize" if metric.rsplit("/", 1)[-1] == "loss" else "maximize"
-    from nlp_transfer.selection.registry import VALIDATORS  # imports torch: only for validator objectives
+    from nlp_transfer.selection.catalog import validator_class  # imports torch: only for validators
 
-    if name not in VALIDATORS:
-        raise ValueError(f"optimized_metric={metric}: no validator {name!r}; one of {sorted(VALIDATORS)}")
-    return "maximize" if VALIDATORS[name].higher_is_better else "minimize"
+    try:
+        higher_is_better = validator_class(name, selection).higher_is_better
+    except ValueError as error:
+        raise ValueError(f"optimized_metric={metric}: {error}") from None
+    return "maximize" if higher_is_better else "minimize"
 
 
 def check_objective(metric: str, oracle: bool, selection: Mapping[str, Any] | None) -> None:
@@ -46,8 +51,12 @@ def check_objective(metric: str, oracle: bool, selection: Mapping[str, Any] | No
 def _check_validator_runs(key: str, metric: str, selection: Mapping[str, Any] | None) -> None:
     """`selection/<name>` can only be read if the validator is in `selection.validators`."""
     name = validator_name(metric)
-    listed = list((selection or {}).get("validators") or [])
-    if name is not None and name not in listed:
+    if name is None:
+        return
+    from nlp_transfer.selection.catalog import configured_classes
+
+    listed = list(configured_classes(selection))
+    if name not in listed:
         raise ValueError(
             f"{key}={metric} needs the {name!r} validator to run: use selection=default and "
             f"list it in selection.validators (now {listed})."

@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from nlp_transfer.callbacks.validator_selection import ValidatorSelection, target_metric_name
+from nlp_transfer.callbacks.validator_selection import ValidatorSelection, collect_outputs, target_metric_name
+from nlp_transfer.selection.dev import DEVValidator
+from nlp_transfer.selection.entropy import EntropyValidator
+from nlp_transfer.selection.source_val import SourceValValidator
+from nlp_transfer.strategies.fine_tune import FineTuneModule
 from tests.conftest import TINY_FAST, compose_config
 
 VALIDATOR_NAMES = {"source_val", "entropy", "info_max", "dev"}
@@ -71,7 +75,8 @@ def test_evaluating_a_point_leaves_every_module_in_the_mode_it_found(tmp_path) -
 
     cfg = compose_config([*TINY_FAST, "strategy=feature_extraction", f"paths.cache_dir={tmp_path}"], tmp_path)
     datamodule, model = build_data_and_model(cfg)
-    callback = ValidatorSelection(["entropy", "dev"], "source/val/acc", target_unlabeled_size=16)
+    validators = [EntropyValidator(), DEVValidator()]
+    callback = ValidatorSelection(validators, "source/val/acc", target_unlabeled_size=16)
     trainer = pl.Trainer(
         max_epochs=1,
         limit_train_batches=2,
@@ -84,10 +89,12 @@ def test_evaluating_a_point_leaves_every_module_in_the_mode_it_found(tmp_path) -
     )
     trainer.fit(model, datamodule=datamodule)
     assert len(callback.points) == 1
+    with torch.inference_mode():  # source validation's outputs, as the validation steps hand them over
+        source_val = collect_outputs(model.eval(), datamodule.val_dataloader())
     model.train()  # the feature extractor keeps its encoder in eval mode, the head trains
     before = {name: module.training for name, module in model.named_modules()}
     assert not before["encoder"] and before["head"]
-    row = callback.evaluate_point(trainer, model)
+    row = callback.evaluate_point(trainer, model, source_val)
     assert {name: module.training for name, module in model.named_modules()} == before
     assert torch.is_grad_enabled()
     assert row["entropy"] >= 0.0 and row["target/test/acc"] >= 0.0
@@ -96,21 +103,21 @@ def test_evaluating_a_point_leaves_every_module_in_the_mode_it_found(tmp_path) -
 def test_a_target_metric_as_selection_metric_is_refused() -> None:
     assert target_metric_name("source/val/macro_f1") == "target/test/macro_f1"
     with pytest.raises(ValueError, match="task.selection_metric"):
-        ValidatorSelection(["entropy"], "target/test/acc")
+        ValidatorSelection([EntropyValidator()], "target/test/acc")
 
 
 def test_the_table_travels_in_checkpoints_so_a_resumed_run_keeps_earlier_points() -> None:
-    first = ValidatorSelection(["source_val", "entropy"], "source/val/acc")
+    first = ValidatorSelection([SourceValValidator(), EntropyValidator()], "source/val/acc")
     first.points = [
         {"step": 5, "epoch": 0, "source_val": 0.7, "entropy": 0.4, "target/test/acc": 0.6},
         {"step": 10, "epoch": 0, "source_val": 0.6, "entropy": 0.3, "target/test/acc": 0.65},
     ]
-    resumed = ValidatorSelection(["source_val", "entropy"], "source/val/acc")
+    resumed = ValidatorSelection([SourceValValidator(), EntropyValidator()], "source/val/acc")
     resumed.load_state_dict(first.state_dict())
     assert resumed.summary() == first.summary()
     assert resumed.summary()["validators"]["entropy"]["step"] == 10
     # loading an earlier checkpoint (validate(ckpt_path="best") after fit) keeps the later points
-    earlier = ValidatorSelection(["source_val", "entropy"], "source/val/acc")
+    earlier = ValidatorSelection([SourceValValidator(), EntropyValidator()], "source/val/acc")
     earlier.points = first.points[:1]
     first.load_state_dict(earlier.state_dict())
     assert [p["step"] for p in first.points] == [5, 10]
@@ -153,3 +160,41 @@ def test_the_checkpoint_mode_follows_the_metric(tmp_path) -> None:
     modes = {metric: mode(metric) for metric in metrics}
     assert modes == {"source/val/acc": "max", "source/val/loss": "min", "selection/entropy": "min",
                     "selection/source_val": "max"}  # fmt: skip
+
+
+class CountingFineTune(FineTuneModule):
+    """Fine-tuning that counts its `outputs` calls (a real module; nothing is mocked)."""
+
+    calls = 0
+
+    def outputs(self, batch):  # type: ignore[no-untyped-def]
+        CountingFineTune.calls += 1
+        return super().outputs(batch)
+
+
+def test_the_callback_reads_the_modules_outputs_and_never_runs_source_validation_again(tmp_path) -> None:
+    import pytorch_lightning as pl
+
+    from nlp_transfer.assembly import build_data_and_model
+
+    strategy = f"strategy._target_={CountingFineTune.__module__}.CountingFineTune"
+    overrides = [*TINY_FAST, "strategy=fine_tune", strategy, f"paths.cache_dir={tmp_path}"]
+    datamodule, model = build_data_and_model(compose_config(overrides, tmp_path))
+    validators = [SourceValValidator(), DEVValidator()]
+    callback = ValidatorSelection(validators, "source/val/acc", target_unlabeled_size=16)
+    trainer = pl.Trainer(
+        max_steps=2, val_check_interval=1, limit_val_batches=2, num_sanity_val_steps=0, logger=False,
+        enable_checkpointing=False, enable_progress_bar=False, callbacks=[callback],
+    )  # fmt: skip
+    CountingFineTune.calls = 0
+    trainer.fit(model, datamodule=datamodule)
+    loaders = datamodule.selection_dataloaders(16)
+    per_point = 2 + len(loaders["target_unlabeled"]) + len(loaders["target_test"])  # val steps + target
+    assert len(callback.points) == 2 and CountingFineTune.calls == 2 * per_point
+    # source_val is the model's own logged metric, measured on the outputs the validation steps returned
+    logged = {key: float(value) for key, value in trainer.callback_metrics.items()}
+    assert callback.points[-1]["source_val"] == pytest.approx(logged["source/val/acc"])
+    assert logged["selection/dev"] == pytest.approx(callback.points[-1]["dev"])
+    source = Path(ValidatorSelection.__module__.replace(".", "/") + ".py")
+    text = (Path(__file__).parents[2] / "src" / source).read_text()
+    assert not any(word in text for word in ("cross_entropy", "pool(", "attention_mask", "softmax"))

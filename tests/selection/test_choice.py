@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from nlp_transfer.selection.choice import choose
-from nlp_transfer.selection.registry import build_validators
+from nlp_transfer.selection.dev import DEVValidator
+from nlp_transfer.selection.entropy import EntropyValidator
+from nlp_transfer.selection.source_val import SourceValValidator
 
 POINTS = [
     {"step": 10, "source_val": 0.80, "entropy": 0.30, "dev": None, "target/test/acc": 0.70},
@@ -13,7 +15,7 @@ POINTS = [
 
 
 def test_each_validator_picks_by_its_direction_and_keeps_the_earlier_point_on_a_tie() -> None:
-    result = choose(POINTS, build_validators(["source_val", "entropy", "dev"]), "target/test/acc")
+    result = choose(POINTS, [SourceValValidator(), EntropyValidator(), DEVValidator()], "target/test/acc")
     picks = result["validators"]
     assert picks["source_val"] == {"step": 20, "score": 0.85, "target/test/acc": 0.75}  # tie with step 30
     assert picks["entropy"]["step"] == 20  # lower is better
@@ -24,5 +26,5 @@ def test_each_validator_picks_by_its_direction_and_keeps_the_earlier_point_on_a_
 
 def test_a_validator_never_defined_is_left_out_and_no_points_give_no_oracle() -> None:
     rows = [{"step": 1, "dev": None, "target/test/acc": 0.5}]
-    assert choose(rows, build_validators(["dev"]), "target/test/acc")["validators"] == {}
-    assert choose([], build_validators(["dev"]), "target/test/acc") == {"validators": {}, "oracle": None}
+    assert choose(rows, [DEVValidator()], "target/test/acc")["validators"] == {}
+    assert choose([], [DEVValidator()], "target/test/acc") == {"validators": {}, "oracle": None}

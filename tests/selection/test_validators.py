@@ -8,18 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from nlp_transfer.selection import VALIDATORS, build_validators
 from nlp_transfer.selection.density_ratio import density_ratio_weights
 from nlp_transfer.selection.dev import DEVValidator, dev_risk
 from nlp_transfer.selection.entropy import EntropyValidator
 from nlp_transfer.selection.info_max import InfoMaxValidator
-from nlp_transfer.selection.outputs import SplitOutputs
 from nlp_transfer.selection.validator import ValidatorUndefined
+from nlp_transfer.strategies.outputs import ModelOutputs
 
 
-def unlabeled(probs: list[list[float]]) -> SplitOutputs:
+def unlabeled(probs: list[list[float]]) -> ModelOutputs:
     probs_t = torch.tensor(probs)
-    return SplitOutputs(probs=probs_t, features=torch.zeros(len(probs_t), 2))
+    return ModelOutputs.from_probs(probs_t, features=torch.zeros(len(probs_t), 2))
 
 
 CONFIDENT_BALANCED = unlabeled([[0.98, 0.02], [0.02, 0.98]] * 4)  # sure of itself, both classes used
@@ -53,8 +52,8 @@ def test_dev_with_identical_source_and_target_features_is_the_plain_mean_loss() 
     losses = torch.rand(64, generator=generator)
     weights = density_ratio_weights(features, features.clone())
     assert weights == pytest.approx(torch.ones(64), abs=1e-6)
-    source = SplitOutputs(torch.full((64, 2), 0.5), features, losses)
-    target = SplitOutputs(torch.full((64, 2), 0.5), features.clone())
+    source = ModelOutputs.from_probs(torch.full((64, 2), 0.5), features, losses)
+    target = ModelOutputs.from_probs(torch.full((64, 2), 0.5), features.clone())
     assert DEVValidator()(source, target) == pytest.approx(float(losses.double().mean()), abs=1e-6)
 
 
@@ -77,8 +76,8 @@ def test_dev_weights_source_texts_that_look_like_the_target_and_estimates_their_
     weights = density_ratio_weights(source_features, target_features)
     assert weights[:100].mean() > 10 * weights[100:].mean()
     risk = DEVValidator()(
-        SplitOutputs(torch.full((200, 2), 0.5), source_features, losses),
-        SplitOutputs(torch.full((200, 2), 0.5), target_features),
+        ModelOutputs.from_probs(torch.full((200, 2), 0.5), source_features, losses),
+        ModelOutputs.from_probs(torch.full((200, 2), 0.5), target_features),
     )
     plain = float(losses.mean())  # 0.55: blind to the shift
     assert abs(risk - 1.0) < abs(plain - 1.0) / 2
@@ -89,13 +88,30 @@ def test_dev_is_undefined_without_source_losses_and_says_why() -> None:
         DEVValidator()(UNIFORM, UNIFORM)
 
 
-def test_build_validators_names_the_options_on_a_typo() -> None:
-    assert [v.name for v in build_validators(["source_val", "dev"], {"dev": {"l2": 1.0}})] == [
-        "source_val",
-        "dev",
-    ]
-    with pytest.raises(ValueError, match=r"entropi.*choose from.*info_max"):
-        build_validators(["entropi"])
-    with pytest.raises(ValueError, match="not in selection.validators"):
-        build_validators(["entropy"], {"dev": {"l2": 1.0}})
-    assert set(VALIDATORS) == {"source_val", "entropy", "info_max", "dev"}
+def test_a_validator_needs_what_its_call_names_and_unknown_inputs_are_refused_at_definition() -> None:
+    from nlp_transfer.selection.validator import Validator
+
+    assert DEVValidator.needs() == ("source_val", "target_unlabeled")
+    assert EntropyValidator.needs() == ("target_unlabeled",)
+    with pytest.raises(TypeError, match=r"from \['source_val', .*got \['target_test'\]"):
+
+        class Peeking(Validator):  # target labels are no input a validator can ask for
+            name = "peeking"
+            higher_is_better = True
+
+            def __call__(self, target_test: ModelOutputs) -> float:
+                return 0.0
+
+
+def test_selection_entries_must_build_validators_with_distinct_names() -> None:
+    from nlp_transfer.selection.catalog import builtin_classes, check_validators, validator_class
+
+    with pytest.raises(TypeError, match=r"_target_: nlp_transfer\.selection\.entropy\.EntropyValidator"):
+        check_validators(["entropy"])
+    with pytest.raises(ValueError, match="twice"):
+        check_validators([EntropyValidator(), EntropyValidator()])
+    assert set(builtin_classes()) == {"source_val", "entropy", "info_max", "dev"}
+    configured = {"validators": [{"_target_": "nlp_transfer.selection.dev.DEVValidator", "l2": 1.0}]}
+    assert validator_class("dev", configured) is DEVValidator
+    with pytest.raises(ValueError, match=r"no validator 'entropi'.*info_max"):
+        validator_class("entropi", configured)

@@ -71,7 +71,8 @@ class OptunaSweeper(Sweeper):
         if self.direction == "auto":
             from nlp_transfer.objective import objective_direction
 
-            self.direction = objective_direction(str(OmegaConf.select(config, "optimized_metric")))
+            metric = str(OmegaConf.select(config, "optimized_metric"))
+            self.direction = objective_direction(metric, OmegaConf.select(config, "selection"))
 
     def _study(self, sweep_dir: Path) -> Any:
         import optuna

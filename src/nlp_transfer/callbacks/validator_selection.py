@@ -1,35 +1,32 @@
 """Label-free model selection during training, with the oracle kept beside it (never used to choose).
 
-At every validation point of `fit` this callback runs the model over three loaders of the DataModule
-(`selection_dataloaders`): source validation (predictions, features, per-text losses), a slice of
-unlabeled target train text (predictions and features, no labels exist there) and target test. Every
-configured validator (`nlp_transfer.selection`) scores the point from the first two; the target test
-metric is stored in the same row only to tell, after the fact, what each validator's pick is worth and
-which point was best in hindsight (the oracle). At the end of fit, `summary()` holds the table, each
-validator's pick and the oracle; train.py writes it into results.json under `selection`.
+At every validation point of `fit` this callback gathers the model's outputs (`TransferModule.outputs`,
+strategies/outputs.py) on three splits: source validation (as the validation steps return them, so it is
+not run twice), a slice of unlabeled target train text and target test (from the DataModule's
+`selection_dataloaders`). Every configured validator (`nlp_transfer.selection`, the `_target_` entries of
+conf/selection/) gets the inputs its `__call__` names; the target test metric is stored in the same row
+only to tell, after the fact, what each validator's pick is worth and which point was best in hindsight
+(the oracle). Scores are logged as `selection/<name>` in `on_validation_epoch_end`, which Lightning runs
+before any `on_validation_end`, so ModelCheckpoint can monitor them. At the end of fit `summary()` holds
+the table, each validator's pick and the oracle; train.py writes it into results.json under `selection`.
 
-Token level (NER): a prediction row is a real (non-padding) token, so entropy and information
-maximisation are averaged over tokens; DEV works on sentences (mean token features, mean loss over
-labeled words). Costs one extra pass over source validation, the target slice and target test per point.
+The callback computes no features, pooling or losses itself: token-level rows, per-text features and
+per-text losses all come from `ModelOutputs`. Costs one extra pass over the target slice and target test.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.trainer.states import TrainerFn
-from torch.nn import functional as F
 
+from nlp_transfer.selection.catalog import check_validators
 from nlp_transfer.selection.choice import choose
-from nlp_transfer.selection.outputs import SplitOutputs
-from nlp_transfer.selection.registry import build_validators
-from nlp_transfer.selection.validator import ValidatorUndefined
-
-IGNORE_INDEX = -100
+from nlp_transfer.selection.validator import Validator, ValidatorUndefined
+from nlp_transfer.strategies.outputs import ModelOutputs
 
 
 def target_metric_name(selection_metric: str) -> str:
@@ -43,87 +40,66 @@ def target_metric_name(selection_metric: str) -> str:
     return "target/test/" + selection_metric[len(prefix) :]
 
 
-def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
-    return {key: value.to(device) for key, value in batch.items()}
+def collect_outputs(model: Any, batches: Iterable[dict[str, torch.Tensor]]) -> list[ModelOutputs]:
+    """`model.outputs` on every batch, kept on the CPU (the caller sets eval mode and inference mode)."""
+    collected = []
+    for batch in batches:
+        batch = {key: value.to(model.device) for key, value in batch.items()}
+        collected.append(model.outputs(batch).detached_cpu())
+    return collected
 
 
-def gather_outputs(
-    model: Any, batches: Iterable[dict[str, torch.Tensor]], labeled: bool, max_batches: int | None = None
-) -> SplitOutputs:
-    """Run `model.features` and `model.head` over batches; see `SplitOutputs` for what each row is."""
-    probs, features, losses = [], [], []
-    for index, batch in enumerate(batches):
-        if max_batches is not None and index >= max_batches:
-            break
-        batch = _to_device(batch, model.device)
-        hidden = model.features(batch)
-        logits = model.head(hidden).float()
-        if model.level == "token":
-            mask = batch["attention_mask"].bool()
-            probs.append(logits.softmax(dim=-1)[mask].cpu())
-            weights = mask.unsqueeze(-1).to(hidden.dtype)
-            features.append(((hidden * weights).sum(1) / weights.sum(1).clamp_min(1.0)).float().cpu())
-            if labeled:
-                labels = batch["labels"]
-                token_loss = F.cross_entropy(
-                    logits.transpose(1, 2), labels, ignore_index=IGNORE_INDEX, reduction="none"
-                )
-                counted = (labels != IGNORE_INDEX).sum(dim=1)
-                sentence_loss = token_loss.sum(dim=1) / counted.clamp_min(1)
-                losses.append(torch.where(counted > 0, sentence_loss, torch.nan).cpu())
-        else:
-            probs.append(logits.softmax(dim=-1).cpu())
-            features.append(hidden.float().cpu())
-            if labeled:
-                losses.append(F.cross_entropy(logits, batch["labels"], reduction="none").cpu())
-    if not probs:
-        raise ValueError("no batches to evaluate for model selection: the loader is empty")
-    return SplitOutputs(torch.cat(probs), torch.cat(features), torch.cat(losses) if labeled else None)
-
-
-def measure_metric(model: Any, batches: Iterable[dict[str, torch.Tensor]], key: str) -> float:
-    """The task's metric `key` (acc, macro_f1, f1) on labeled batches.
+def measure_metric(model: Any, outputs: Sequence[ModelOutputs], key: str) -> float:
+    """The task's metric `key` (acc, macro_f1, f1) on labeled batches' outputs.
 
     A fresh copy of the model's own metric (the one behind `source/val/*` and `target/test/*`), so the
-    oracle's numbers are computed exactly as the reported ones.
+    numbers are computed exactly as the reported ones.
     """
-    metric = model.val_metrics.clone()
+    metric = model.val_metrics.clone().cpu()
     metric.reset()
-    for batch in batches:
-        batch = _to_device(batch, model.device)
-        metric.update(model(batch).argmax(dim=-1), batch["labels"])
+    for batch_outputs in outputs:
+        metric.update(*batch_outputs.metric_inputs())
     return float(metric.compute()[key])
+
+
+def _gathered(outputs: list[ModelOutputs]) -> list[ModelOutputs]:
+    """Every DDP rank's source-validation outputs (all ranks call this), so every rank scores alike."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return outputs
+    shards: list[Any] = [None] * torch.distributed.get_world_size()
+    torch.distributed.all_gather_object(shards, outputs)
+    return [part for shard in shards for part in shard]
 
 
 class ValidatorSelection(pl.Callback):
     """Scores every validation point of fit with label-free validators; the target metric rides along.
 
     Args:
-        validators: names from `nlp_transfer.selection.VALIDATORS`, e.g. [source_val, entropy, info_max, dev].
-        selection_metric: the task's source-validation metric (what `source_val` reads); its
+        validators: `Validator` objects (the config's `_target_` entries, built by Hydra).
+        selection_metric: the task's source-validation metric (what `source_val_metric` holds); its
             `target/test/...` twin is recorded for the oracle.
         target_unlabeled_size: how many unlabeled target train texts the validators see.
-        options: per-validator constructor arguments, e.g. {dev: {l2: 0.1}}.
-        log_scores: also send each score to the loggers as `selection/<validator>`.
+        log_scores: also send each score to the loggers as `selection/<validator>` (ModelCheckpoint and
+            the results see it either way).
     """
 
     def __init__(
         self,
-        validators: list[str],
+        validators: Sequence[Validator],
         selection_metric: str,
         target_unlabeled_size: int = 512,
-        options: dict[str, dict[str, Any]] | None = None,
         log_scores: bool = True,
     ) -> None:
         if target_unlabeled_size <= 0:
             raise ValueError(f"selection.target_unlabeled_size must be positive, got {target_unlabeled_size}")
-        self.validators = build_validators(list(validators), options)
+        self.validators = check_validators(validators)
         self.selection_metric = selection_metric
         self.target_metric = target_metric_name(selection_metric)
         self.target_unlabeled_size = target_unlabeled_size
         self.log_scores = log_scores
         self.points: list[dict[str, Any]] = []
         self.skipped: dict[str, str] = {}
+        self._source_val: list[ModelOutputs] | None = None  # this validation point's, while it runs
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         datamodule = trainer.datamodule
@@ -133,61 +109,76 @@ class ValidatorSelection(pl.Callback):
                 f"(nlp_transfer.data.transfer_datamodule.TransferDataModule), got "
                 f"{type(datamodule).__name__}; or turn it off with selection=none."
             )
+        if stage == "fit" and not callable(getattr(pl_module, "outputs", None)):
+            raise TypeError(
+                f"ValidatorSelection needs a module with outputs(batch) (TransferModule), got "
+                f"{type(pl_module).__name__}; or turn it off with selection=none."
+            )
 
-    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        # only validation points of fit: not the sanity check, not trainer.validate() after training
-        if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
+    @staticmethod
+    def _is_point(trainer: pl.Trainer) -> bool:
+        """Only validation points of fit: not the sanity check, not trainer.validate() after training."""
+        return not trainer.sanity_checking and trainer.state.fn == TrainerFn.FITTING
+
+    def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._source_val = [] if self._is_point(trainer) else None
+
+    def on_validation_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:  # fmt: skip
+        if self._source_val is None:
             return
-        row = self.evaluate_point(trainer, pl_module)
+        if not isinstance(outputs, ModelOutputs):
+            raise TypeError(
+                f"{type(pl_module).__name__}.validation_step must return self.outputs(batch) (ModelOutputs) "
+                f"for the label-free validators; it returned {type(outputs).__name__}"
+            )
+        self._source_val.append(outputs.detached_cpu())
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._source_val is None:
+            return
+        source_val, self._source_val = _gathered(self._source_val), None
+        row = self.evaluate_point(trainer, pl_module, source_val)
         self.points.append(row)
-        # ModelCheckpoint runs after this callback (Lightning orders checkpoint callbacks last): with
-        # checkpoint_metric=selection/<name> it monitors these; NaN (undefined) counts as the worst score
+        # every rank holds the same scores; NaN (undefined) is the worst score for ModelCheckpoint
         for validator in self.validators:
             score = row[validator.name]
-            trainer.callback_metrics[f"selection/{validator.name}"] = torch.tensor(
-                float("nan") if score is None else float(score)
-            )
-        if self.log_scores:
-            scores = {f"selection/{v.name}": row[v.name] for v in self.validators if row[v.name] is not None}
-            for logger in trainer.loggers:
-                logger.log_metrics(scores, step=trainer.global_step)
+            pl_module.log(
+                f"selection/{validator.name}", float("nan") if score is None else float(score),
+                logger=self.log_scores and score is not None and bool(trainer.loggers),
+            )  # fmt: skip
 
-    def evaluate_point(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
-        """One table row: step, epoch, each validator's score (None if undefined) and the target metric."""
+    def evaluate_point(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, source_val: list[ModelOutputs]
+    ) -> dict[str, Any]:
+        """One table row from source-validation outputs: step, epoch, each validator's score (None if
+        undefined) and the target metric."""
         loaders = trainer.datamodule.selection_dataloaders(self.target_unlabeled_size)
-        val_batches = trainer.num_val_batches[0] if trainer.num_val_batches else None
-        val_batches = int(val_batches) if val_batches is not None and math.isfinite(val_batches) else None
         modes = {module: module.training for module in pl_module.modules()}
         pl_module.eval()
         try:
             with torch.inference_mode(), trainer.precision_plugin.forward_context():
-                source_val = gather_outputs(
-                    pl_module, loaders["source_val"], labeled=True, max_batches=val_batches
-                )
-                target_unlabeled = gather_outputs(pl_module, loaders["target_unlabeled"], labeled=False)
-                target_value = measure_metric(
-                    pl_module, loaders["target_test"], self.target_metric.rsplit("/", 1)[-1]
-                )
+                target_unlabeled = collect_outputs(pl_module, loaders["target_unlabeled"])
+                target_test = collect_outputs(pl_module, loaders["target_test"])
         finally:
             for module, training in modes.items():
                 module.train(training)
-        source_metric = trainer.callback_metrics.get(self.selection_metric)
+        metric_key = self.selection_metric.rsplit("/", 1)[-1]
         inputs = {
-            "source_val": source_val,
-            "target_unlabeled": target_unlabeled,
-            "source_val_metric": None if source_metric is None else float(source_metric),
+            "source_val": ModelOutputs.cat(source_val),
+            "target_unlabeled": ModelOutputs.cat(target_unlabeled),
+            "source_val_metric": measure_metric(pl_module, source_val, metric_key),
         }
         row: dict[str, Any] = {"step": trainer.global_step, "epoch": trainer.current_epoch}
         for validator in self.validators:
             try:
-                if any(inputs[need] is None for need in validator.needs):
-                    missing = [need for need in validator.needs if inputs[need] is None]
-                    raise ValidatorUndefined(f"{validator.name} has no {missing} at this point")
-                row[validator.name] = validator(**{need: inputs[need] for need in validator.needs})
+                row[validator.name] = float(validator(**{need: inputs[need] for need in validator.needs()}))
             except ValidatorUndefined as reason:
                 row[validator.name] = None
                 self.skipped[validator.name] = str(reason)
-        row[self.target_metric] = target_value
+        row[self.target_metric] = measure_metric(pl_module, target_test, metric_key)
         return row
 
     def state_dict(self) -> dict[str, Any]:

@@ -13,13 +13,11 @@ mean of its tokens' features, so the domain classifier compares sentences of the
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 
 from nlp_transfer.selection.density_ratio import density_ratio_weights
-from nlp_transfer.selection.outputs import SplitOutputs
 from nlp_transfer.selection.validator import Validator, ValidatorUndefined
+from nlp_transfer.strategies.outputs import ModelOutputs
 
 
 def dev_risk(losses: torch.Tensor, weights: torch.Tensor) -> float:
@@ -46,19 +44,20 @@ class DEVValidator(Validator):
 
     name = "dev"
     higher_is_better = False
-    needs: ClassVar[tuple[str, ...]] = ("source_val", "target_unlabeled")
 
     def __init__(self, l2: float = 0.1) -> None:
         self.l2 = l2
 
-    def __call__(self, source_val: SplitOutputs, target_unlabeled: SplitOutputs) -> float:  # type: ignore[override]
-        if source_val.losses is None:
+    def __call__(self, source_val: ModelOutputs, target_unlabeled: ModelOutputs) -> float:
+        if source_val.loss is None:
             raise ValidatorUndefined("dev needs per-text losses on source validation; none were given")
-        keep = torch.isfinite(source_val.losses)  # NER sentences without a labeled word have no loss
-        if int(keep.sum()) < 2 or len(target_unlabeled.features) < 2:
+        losses = source_val.example_losses()
+        keep = torch.isfinite(losses)  # NER sentences without a labeled word have no loss
+        target_features = target_unlabeled.example_features()
+        if int(keep.sum()) < 2 or len(target_features) < 2:
             raise ValidatorUndefined(
                 f"dev needs at least 2 labeled source-validation texts and 2 target texts, got "
-                f"{int(keep.sum())} and {len(target_unlabeled.features)}"
+                f"{int(keep.sum())} and {len(target_features)}"
             )
-        weights = density_ratio_weights(source_val.features[keep], target_unlabeled.features, l2=self.l2)
-        return dev_risk(source_val.losses[keep], weights)
+        weights = density_ratio_weights(source_val.example_features()[keep], target_features, l2=self.l2)
+        return dev_risk(losses[keep], weights)

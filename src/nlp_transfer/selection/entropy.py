@@ -8,12 +8,10 @@ against that.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 
-from nlp_transfer.selection.outputs import SplitOutputs
 from nlp_transfer.selection.validator import Validator
+from nlp_transfer.strategies.outputs import ModelOutputs
 
 
 def entropy(probs: torch.Tensor) -> torch.Tensor:
@@ -27,7 +25,6 @@ class EntropyValidator(Validator):
 
     name = "entropy"
     higher_is_better = False
-    needs: ClassVar[tuple[str, ...]] = ("target_unlabeled",)
 
-    def __call__(self, target_unlabeled: SplitOutputs) -> float:  # type: ignore[override]
+    def __call__(self, target_unlabeled: ModelOutputs) -> float:
         return float(entropy(target_unlabeled.probs).mean())

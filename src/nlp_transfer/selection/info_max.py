@@ -10,11 +10,9 @@ so a model that puts every text in one class is no longer rewarded. Lower is bet
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from nlp_transfer.selection.entropy import entropy
-from nlp_transfer.selection.outputs import SplitOutputs
 from nlp_transfer.selection.validator import Validator
+from nlp_transfer.strategies.outputs import ModelOutputs
 
 
 class InfoMaxValidator(Validator):
@@ -22,8 +20,7 @@ class InfoMaxValidator(Validator):
 
     name = "info_max"
     higher_is_better = False
-    needs: ClassVar[tuple[str, ...]] = ("target_unlabeled",)
 
-    def __call__(self, target_unlabeled: SplitOutputs) -> float:  # type: ignore[override]
+    def __call__(self, target_unlabeled: ModelOutputs) -> float:
         probs = target_unlabeled.probs.double()
         return float(entropy(probs).mean() - entropy(probs.mean(dim=0)))

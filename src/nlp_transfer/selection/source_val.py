@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from nlp_transfer.selection.validator import Validator
 
 
@@ -16,7 +14,6 @@ class SourceValValidator(Validator):
 
     name = "source_val"
     higher_is_better = True
-    needs: ClassVar[tuple[str, ...]] = ("source_val_metric",)
 
-    def __call__(self, source_val_metric: float) -> float:  # type: ignore[override]
+    def __call__(self, source_val_metric: float) -> float:
         return float(source_val_metric)

@@ -27,11 +27,11 @@ from nlp_transfer.models.backbone import hidden_size
 from nlp_transfer.models.pooling import pool
 from nlp_transfer.results.predictions import PREDICTIONS_DIR
 from nlp_transfer.strategies.optimization import decay_groups
+from nlp_transfer.strategies.outputs import IGNORE_INDEX, ModelOutputs
 from nlp_transfer.strategies.test_predictions import TestPredictions
 
 Batch = dict[str, torch.Tensor]
 TEST_SPLITS = ("source/test", "target/test")  # the default; a DataModule may name others (test_split_names)
-IGNORE_INDEX = -100
 LEVELS = ("sequence", "token")
 
 
@@ -96,6 +96,9 @@ class TransferModule(pl.LightningModule):
         self._base_seed = torch.initial_seed()  # set by seed_everything before the model is built
         #: the task and backbone names, set by whoever builds the module from a config (assembly)
         self.run_names: dict[str, str | None] = {"task": None, "backbone": None}
+        #: where test predictions go (None: `<trainer.default_root_dir>/predictions`); see test_predictions.py
+        self.predictions_dir: str | None = None
+        self._test_predictions: TestPredictions | None = None
 
     # ----------------------------------------------------------------- checkpoint identity
     def checkpoint_identity(self) -> dict[str, Any]:
@@ -115,9 +118,6 @@ class TransferModule(pl.LightningModule):
         """Lightning calls this before restoring any state (fit/validate/test with a ckpt_path)."""
         path = self._trainer.ckpt_path if self._trainer is not None else None
         check_identity(checkpoint, self.checkpoint_identity(), path)
-        #: where test predictions go (None: `<trainer.default_root_dir>/predictions`); see test_predictions.py
-        self.predictions_dir: str | None = None
-        self._test_predictions: TestPredictions | None = None
 
     # ----------------------------------------------------------------- forward
     def features(self, batch: Batch) -> torch.Tensor:
@@ -133,6 +133,13 @@ class TransferModule(pl.LightningModule):
     def forward(self, batch: Batch) -> torch.Tensor:
         """Logits: (batch, num_labels), or (batch, seq, num_labels) at token level."""
         return self.head(self.features(batch))
+
+    def outputs(self, batch: Batch) -> ModelOutputs:
+        """Everything evaluation reads about a batch, computed once: logits, features, per-row losses,
+        labels and the token mask (see strategies/outputs.py). Validation, test and the label-free
+        validators all call this; a strategy that changes how a batch becomes outputs overrides it."""
+        features = self.features(batch)
+        return ModelOutputs.from_batch(features, self.head(features), batch, self.level)
 
     def supervised_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Cross-entropy over texts or over labeled tokens (IGNORE_INDEX positions skipped)."""
@@ -168,11 +175,15 @@ class TransferModule(pl.LightningModule):
         return min(1.0, self.global_step / total)
 
     # ----------------------------------------------------------------- evaluation
-    def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        loss, preds, targets = self.model_step(batch)
-        self.val_metrics.update(preds, targets)
+    def validation_step(self, batch: Batch, batch_idx: int) -> ModelOutputs:
+        """Metrics and loss of a source-validation batch; returns the outputs, so callbacks (label-free
+        validators) read them in `on_validation_batch_end` instead of running the model again."""
+        outputs = self.outputs(batch)
+        self.val_metrics.update(*outputs.metric_inputs())
         self._updated.add("source/val")
-        self.log("source/val/loss", loss, batch_size=len(targets), sync_dist=True)  # mean over DDP ranks
+        size = outputs.num_examples
+        self.log("source/val/loss", outputs.mean_loss(), batch_size=size, sync_dist=True)  # mean over ranks
+        return outputs
 
     def on_validation_epoch_end(self) -> None:
         self._log_computed("source/val", self.val_metrics)
@@ -187,14 +198,16 @@ class TransferModule(pl.LightningModule):
         self._test_predictions = TestPredictions(self.trainer, self.level)
 
     def test_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        logits = self(batch)
-        loss, targets = self.supervised_loss(logits, batch["labels"]), batch["labels"]
-        self.test_metrics[dataloader_idx].update(logits.argmax(dim=-1), targets)
+        outputs = self.outputs(batch)
+        self.test_metrics[dataloader_idx].update(*outputs.metric_inputs())
         if self._test_predictions is not None:
-            self._test_predictions.add(dataloader_idx, logits, targets)
+            self._test_predictions.add(dataloader_idx, outputs)
         split = self.test_splits[dataloader_idx]
         self._updated.add(split)
-        self.log(f"{split}/loss", loss, batch_size=len(targets), add_dataloader_idx=False, sync_dist=True)
+        self.log(
+            f"{split}/loss", outputs.mean_loss(), batch_size=outputs.num_examples,
+            add_dataloader_idx=False, sync_dist=True,
+        )  # fmt: skip
 
     def on_test_epoch_end(self) -> None:
         for name, metric in zip(self.test_splits, self.test_metrics, strict=True):

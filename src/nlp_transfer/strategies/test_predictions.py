@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from nlp_transfer.results.predictions import Predictions, prediction_file_name, write_predictions
+from nlp_transfer.strategies.outputs import IGNORE_INDEX, ModelOutputs
 
 log = logging.getLogger(__name__)
-IGNORE_INDEX = -100
 
 
 def loader_order(loader: Any) -> list[int]:
@@ -49,17 +49,18 @@ class TestPredictions:
         self.sizes = [len(loader.dataset) for loader in loaders]
         self.rows: list[list[tuple]] = [[] for _ in loaders]
 
-    def add(self, loader_idx: int, logits: torch.Tensor, labels: torch.Tensor) -> None:
-        """One batch: probabilities per text, or the scored words' tags per sentence (token level)."""
+    def add(self, loader_idx: int, outputs: ModelOutputs) -> None:
+        """One batch's outputs: probabilities per text, or the scored words' tags per sentence (NER)."""
         rows, order = self.rows[loader_idx], self.orders[loader_idx]
-        labels = labels.detach().cpu()
         if self.level == "token":
-            preds = logits.detach().argmax(dim=-1).cpu()
+            preds, labels = (values.detach().cpu() for values in outputs.metric_inputs())
             for gold, pred in zip(labels, preds, strict=True):
                 scored = gold != IGNORE_INDEX
                 rows.append((order[len(rows)], gold[scored].numpy(), pred[scored].numpy(), None))
             return
-        probs = torch.softmax(logits.detach().float(), dim=-1).cpu()
+        probs, labels = outputs.probs.detach().cpu(), outputs.labels
+        if labels is None:
+            raise ValueError("test predictions need labeled batches: the test split has no labels")
         for gold, prob in zip(labels.tolist(), probs, strict=True):
             rows.append((order[len(rows)], gold, int(prob.argmax()), prob.half().numpy()))
 
