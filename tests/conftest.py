@@ -71,7 +71,7 @@ def run_training(tmp_path: Path) -> Callable[..., dict]:
     def _run(*overrides: str, output_dir: Path | None = None) -> dict:
         out = output_dir or tmp_path / "run"
         cfg = compose_config([*TINY_FAST, *overrides, f"paths.cache_dir={tmp_path / 'cache'}"], out)
-        record = train(cfg)
+        record = train(cfg).to_dict()  # as written to results.json
         record["output_dir"] = out
         return record
 

@@ -30,7 +30,15 @@ TRACKED_PACKAGES = ("torch", "pytorch-lightning", "transformers", "hydra-core", 
 #: what a record's config must name for the run to be placed anywhere (a table cell, a rerun)
 REQUIRED_CONFIG = ("task", "strategy", "backbone", "source", "target")
 #: top-level sections written only when the run has them (a failed run has no metrics)
-OPTIONAL_SECTIONS = ("resumed_from", "target_finetune", "metrics", "selection", "data", "predictions", "error")
+OPTIONAL_SECTIONS = (
+    "resumed_from",
+    "target_finetune",
+    "metrics",
+    "selection",
+    "data",
+    "predictions",
+    "error",
+)
 
 Status = Literal["running", "ok", "failed", "interrupted"]
 
@@ -40,7 +48,9 @@ class RecordError(ValueError):
 
 
 #: assignments are checked too; a default is written, so the schema of a written record requires it
-_STRICT = ConfigDict(extra="forbid", validate_assignment=True, json_schema_serialization_defaults_required=True)
+_STRICT = ConfigDict(
+    extra="forbid", validate_assignment=True, json_schema_serialization_defaults_required=True
+)
 _OPEN = ConfigDict(_STRICT, extra="allow")
 
 
@@ -194,7 +204,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def write_results(output_dir: str | Path, record: RunRecord) -> Path:
-    """Write `record` to `<output_dir>/results.json` (temp file + rename: a crash never leaves half a file)."""
+    """Write `record` to `<output_dir>/results.json` (temp file + rename: never half a file)."""
     path = Path(output_dir) / RESULTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
