@@ -26,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 RESULTS_FILE = "results.json"
 SCHEMA_VERSION = 2
 SCHEMA_FILE = Path(__file__).resolve().parents[3] / "schemas" / "results.schema.json"
+#: a file to which every write appends the results.json path (set by the test suite, which validates them)
+WRITTEN_LOG_ENV = "NLP_TRANSFER_WRITTEN_RESULTS_LOG"
 TRACKED_PACKAGES = ("torch", "pytorch-lightning", "transformers", "hydra-core", "torchmetrics", "wandb")
 #: what a record's config must name for the run to be placed anywhere (a table cell, a rerun)
 REQUIRED_CONFIG = ("task", "strategy", "backbone", "source", "target")
@@ -210,6 +212,9 @@ def write_results(output_dir: str | Path, record: RunRecord) -> Path:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record.to_dict(), indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+    if written_log := os.environ.get(WRITTEN_LOG_ENV):  # tests/conftest.py checks each against the schema
+        with open(written_log, "a", encoding="utf-8") as handle:
+            handle.write(f"{path.resolve()}\n")
     return path
 
 
