@@ -188,9 +188,8 @@ def _print_summary(record: RunRecord) -> None:
     lines = [f"{cfg.strategy} on {cfg.task} {cfg.source} → {cfg.target} ({cfg.backbone}):"]
     for split in ("source/val", "target/test"):
         for name in SUMMARY_METRICS:
-            if f"{split}/{name}" in metrics:
-                key = f"{split}/{name}"
-                lines.append(f"  {key:22s} {metrics[key]:.4f}")
+            if (value := metrics.get(f"{split}/{name}")) is not None:  # None: NaN, read back from disk
+                lines.append(f"  {split + '/' + name:22s} {value:.4f}")
     few_shot = record.target_finetune
     if few_shot:
         lines.append(
