@@ -13,6 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 from nlp_transfer.config import CONFIG_DIR, PROJECT_ROOT, register_resolvers
+from nlp_transfer.results.record import SCHEMA_FILE, WRITTEN_LOG_ENV
 
 register_resolvers()
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in the test suite may reach for the hub
@@ -22,6 +23,42 @@ TINY_FAST = [
     "backbone=tiny",
     "debug=smoke",
 ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def written_results_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every results.json the writer makes in this session (in-process or in a subprocess) is listed here."""
+    log = tmp_path_factory.getbasetemp() / "written_results.txt"
+    log.touch()
+    os.environ[WRITTEN_LOG_ENV] = str(log)
+    return log
+
+
+def schema_problems(paths: list[Path]) -> list[str]:
+    """`path: where: what` for each results.json (that still exists) not valid under the committed schema."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+    problems = []
+    for path in paths:
+        if path.is_file():  # a test may delete a record (a run killed before writing it)
+            for error in validator.iter_errors(json.loads(path.read_text(encoding="utf-8"))):
+                problems.append(
+                    f"{path}: {'.'.join(map(str, error.absolute_path)) or '<record>'}: {error.message}"
+                )
+    return problems
+
+
+@pytest.fixture(autouse=True)
+def written_results_match_the_schema(written_results_log: Path):
+    """After each test: every results.json written during it validates against schemas/results.schema.json."""
+    already = len(written_results_log.read_text(encoding="utf-8").splitlines())
+    yield
+    written = written_results_log.read_text(encoding="utf-8").splitlines()[already:]
+    if problems := schema_problems([Path(line) for line in dict.fromkeys(written)]):
+        pytest.fail("results.json not valid under the committed schema:\n" + "\n".join(problems[:20]))
 
 
 def shared_data_dir() -> Path:
@@ -71,7 +108,7 @@ def run_training(tmp_path: Path) -> Callable[..., dict]:
     def _run(*overrides: str, output_dir: Path | None = None) -> dict:
         out = output_dir or tmp_path / "run"
         cfg = compose_config([*TINY_FAST, *overrides, f"paths.cache_dir={tmp_path / 'cache'}"], out)
-        record = train(cfg)
+        record = train(cfg).to_dict()  # as written to results.json
         record["output_dir"] = out
         return record
 

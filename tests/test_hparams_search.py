@@ -70,7 +70,7 @@ def test_tuning_on_target_labels_needs_the_oracle_flag(run_training, tmp_path) -
     record = run_training("optimized_metric=target/test/acc", "oracle=true", output_dir=tmp_path / "oracle")
     assert record["config"]["oracle"] is True
     assert record["selection"]["objective"] == "target/test/acc"
-    assert record["selection"]["validator"] == "source/val/acc"  # checkpoints never chosen on target labels
+    assert record["selection"]["checkpoint_metric"] == "source/val/acc"  # never chosen on target labels
 
 
 def test_objective_directions_follow_the_metric_or_the_validator() -> None:
@@ -97,6 +97,7 @@ def test_a_validator_objective_needs_its_validator_to_run(run_training, tmp_path
 
 def test_a_validator_objective_is_the_validators_score_at_its_own_pick(run_training) -> None:
     from nlp_transfer.objective import objective_value
+    from nlp_transfer.results.record import read_record
 
     record = run_training(
         "strategy=dann", "optimized_metric=selection/entropy", "trainer.val_check_interval=2"
@@ -107,7 +108,7 @@ def test_a_validator_objective_is_the_validators_score_at_its_own_pick(run_train
     assert picks["entropy"]["score"] == min(scores)
     assert record["selection"]["objective"] == "selection/entropy"
     assert record["selection"]["objective_value"] == min(scores)
-    assert objective_value(record, "selection/entropy") == min(scores)
+    assert objective_value(read_record(record["output_dir"]), "selection/entropy") == min(scores)
 
 
 def search(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:

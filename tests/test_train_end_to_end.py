@@ -55,7 +55,7 @@ def test_each_strategy_trains_tests_and_writes_results(strategy: str, task: str,
         assert {f"target/test/type_f1/{kind}" for kind in task_cfg["entity_types"]} <= set(on_disk["metrics"])
     else:
         assert {f"target/test/class_f1/{label}" for label in task_cfg["labels"]} <= set(on_disk["metrics"])
-    assert on_disk["selection"]["validator"] == task_cfg["selection_metric"]
+    assert on_disk["selection"]["checkpoint_metric"] == task_cfg["selection_metric"]
     assert on_disk["selection"]["score"] == pytest.approx(on_disk["metrics"][task_cfg["selection_metric"]])
     assert Path(on_disk["selection"]["checkpoint"]).is_file()
     assert on_disk["cost"]["train_steps"] == 4

@@ -19,13 +19,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from nlp_transfer.config import CONFIG_DIR, register_resolvers
-from nlp_transfer.results.record import RESULTS_FILE, read_results
+from nlp_transfer.results.record import RESULTS_FILE, RunRecord, read_record
 
 register_resolvers()
 
@@ -54,10 +53,10 @@ def finished_run_dir(run_dir: str | Path) -> Path:
 OmegaConf.register_new_resolver("finished_run_dir", lambda path: str(finished_run_dir(path)), replace=True)
 
 
-def resolve_checkpoint(run_dir: Path, record: dict[str, Any], which: str) -> Path:
-    """`best` (the source-val pick recorded by the run), `last`, or an explicit path."""
+def resolve_checkpoint(run_dir: Path, record: RunRecord, which: str) -> Path:
+    """`best` (the checkpoint_metric's pick recorded by the run), `last`, or an explicit path."""
     if which == "best":
-        chosen = (record.get("selection") or {}).get("checkpoint")
+        chosen = record.selection.checkpoint if record.selection else None
         path = Path(chosen) if chosen else run_dir / "checkpoints" / "last.ckpt"
     elif which == "last":
         path = run_dir / "checkpoints" / "last.ckpt"
@@ -77,8 +76,8 @@ def evaluate(run_dir: str | Path, checkpoint: str = "best", target: str | None =
     from nlp_transfer.checkpoint_io import load_checkpoint
 
     run_dir = finished_run_dir(run_dir)
-    record = read_results(run_dir)
-    cfg = OmegaConf.create(record["config"]["resolved"])
+    record = read_record(run_dir)
+    cfg = OmegaConf.create(record.config.resolved)
     if target is not None:
         cfg.task.target = target
         cfg.domain.target = target

@@ -11,7 +11,10 @@ saved checkpoint) takes the same names, minus the target ones.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nlp_transfer.results.record import RunRecord
 
 SELECTION_PREFIX = "selection/"
 
@@ -80,10 +83,11 @@ def check_checkpoint_metric(metric: str, selection: Mapping[str, Any] | None) ->
     _check_validator_runs("checkpoint_metric", metric, selection)
 
 
-def objective_value(record: Mapping[str, Any], metric: str) -> float | None:
+def objective_value(record: RunRecord, metric: str) -> float | None:
     """The run's objective from its results record (None when the run did not measure it)."""
     name = validator_name(metric)
     if name is None:
-        return record.get("metrics", {}).get(metric)
-    pick = (record.get("selection") or {}).get("validators", {}).get(name)
+        return record.metric(metric)
+    picks = getattr(record.selection, "validators", None) or {}  # contributed by ValidatorSelection
+    pick = picks.get(name)
     return None if pick is None else pick.get("score")

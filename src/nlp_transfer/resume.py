@@ -23,7 +23,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from nlp_transfer.checkpoint_io import CheckpointError, UnsafeCheckpointError, load_checkpoint
-from nlp_transfer.results.record import RESULTS_FILE, read_results
+from nlp_transfer.results.record import RESULTS_FILE, RunRecord, read_record
 from nlp_transfer.run_identity import check_identity, stored_identity, write_identity
 
 log = logging.getLogger(__name__)
@@ -35,19 +35,19 @@ class ResumeError(RuntimeError):
     """A checkpoint to resume from is missing or unreadable."""
 
 
-def _finished(output_dir: str | Path) -> dict[str, Any] | None:
+def _finished(output_dir: str | Path) -> RunRecord | None:
     """The record in `output_dir` when its status is ok, else None (quietly)."""
     path = Path(output_dir) / RESULTS_FILE
     if not path.is_file():
         return None
     try:
-        record = read_results(path)
-    except ValueError:  # a results.json cut off by hand edits; the writer itself is atomic
+        record = read_record(path)
+    except ValueError:  # cut off or edited by hand (the writer itself is atomic), or no run record
         return None
-    return record if record.get("status") == "ok" else None
+    return record if record.status == "ok" else None
 
 
-def finished_record(output_dir: str | Path, force: bool = False) -> dict[str, Any] | None:
+def finished_record(output_dir: str | Path, force: bool = False) -> RunRecord | None:
     """The stored record of a run that already finished in `output_dir` (status ok), else None."""
     record = _finished(output_dir)
     if record is None:
@@ -66,7 +66,7 @@ def own_checkpoints(output_dir: str | Path) -> list[Path]:
     return [path for path in candidates if path.is_file()]
 
 
-def claim_run_dir(output_dir: str | Path, identity: dict[str, Any], force: bool) -> dict[str, Any] | None:
+def claim_run_dir(output_dir: str | Path, identity: dict[str, Any], force: bool) -> RunRecord | None:
     """Before a run writes anything: its finished record to return, else None after storing `identity`.
 
     Raises `RunConfigMismatch` when the dir's finished run or checkpoint came from another config. With

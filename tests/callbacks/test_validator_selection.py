@@ -21,7 +21,7 @@ EVERY_TWO_STEPS = "trainer.val_check_interval=2"  # debug=smoke trains 4 batches
 
 def check_selection(selection: dict, target_metric: str) -> None:
     """Picks, oracle and table agree with each other; the source-val keys of before are kept."""
-    assert {"validator", "checkpoint", "score", "objective"} <= set(selection)
+    assert {"checkpoint_metric", "checkpoint", "score", "objective"} <= set(selection)
     assert selection["target_metric"] == target_metric
     points = selection["points"]
     assert [p["step"] for p in points] == [2, 4]  # one row per validation point of fit
@@ -65,7 +65,8 @@ def test_ner_validators_are_defined_per_token_and_per_sentence(run_training) -> 
 
 def test_selection_none_leaves_only_the_source_val_pick(run_training) -> None:
     record = run_training("strategy=fine_tune", "selection=none")
-    assert set(record["selection"]) == {"validator", "checkpoint", "score", "objective", "objective_value"}
+    pick_only = {"checkpoint_metric", "checkpoint", "score", "objective", "objective_value"}
+    assert set(record["selection"]) == pick_only
 
 
 def test_evaluating_a_point_leaves_every_module_in_the_mode_it_found(tmp_path) -> None:
@@ -128,7 +129,7 @@ def test_a_label_free_validator_can_choose_the_checkpoint(run_training, validato
     record = run_training("strategy=dann", EVERY_TWO_STEPS, f"checkpoint_metric=selection/{validator}")
     selection = record["selection"]
     pick = selection["validators"][validator]
-    assert selection["validator"] == f"selection/{validator}" and selection["score"] == pick["score"]
+    assert selection["checkpoint_metric"] == f"selection/{validator}" and selection["score"] == pick["score"]
     assert f"step{pick['step']}" in Path(selection["checkpoint"]).name  # the lowest score: mode min
     # the reported metrics belong to that checkpoint: the target accuracy measured at its point
     assert record["metrics"]["target/test/acc"] == pytest.approx(pick["target/test/acc"], abs=1e-6)

@@ -14,6 +14,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from nlp_transfer.results.record import RecordError, RunRecord
 from nlp_transfer.results.run_files import iter_run_files
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,14 @@ def failed_runs(sweep_dir: Path) -> list[tuple[Path, str]]:
     for run in iter_run_files(sweep_dir):
         if run.record is None:
             failed.append((run.run_dir, str(run.problem)))
-        elif run.record.get("status") != "ok":
-            failed.append((run.run_dir, str(run.record.get("error", run.record.get("status")))))
+            continue
+        try:
+            record = RunRecord.from_dict(run.record)
+        except RecordError as err:
+            failed.append((run.run_dir, f"not a run record: {err}"))
+            continue
+        if record.status != "ok":
+            failed.append((run.run_dir, record.error or record.status))
     return failed
 
 

@@ -92,6 +92,8 @@ class ThroughputMonitor(pl.Callback):
         every = trainer.log_every_n_steps
         return every > 0 and (trainer.global_step % every == 0 or trainer.should_stop)
 
+    record_section = "cost"  # results.RecordSection: summary() joins the record's `cost`
+
     def summary(self) -> dict[str, float | int | None]:
         total = sum(self.step_seconds)
         return {

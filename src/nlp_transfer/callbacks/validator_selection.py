@@ -193,6 +193,8 @@ class ValidatorSelection(pl.Callback):
         self.points = [merged[step] for step in sorted(merged)]
         self.skipped = {**dict(state_dict.get("skipped", {})), **self.skipped}
 
+    record_section = "selection"  # results.RecordSection: summary() joins the record's `selection`
+
     def summary(self) -> dict[str, Any]:
         """For results.json: each validator's pick, the oracle, the per-point table and skip reasons."""
         picks = choose(self.points, self.validators, self.target_metric)

@@ -15,16 +15,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from nlp_transfer.results.domain_metrics import all_domains_of, domain_metrics, split_domain_metric
-from nlp_transfer.results.run_files import iter_run_files
+from nlp_transfer.results.record import RecordError, RunRecord
+from nlp_transfer.results.run_files import RunFile, iter_run_files
 
 log = logging.getLogger(__name__)
-
-
-#: what a record's config must name for its row to be placed in a table
-REQUIRED_CONFIG = ("task", "strategy", "backbone", "source", "target")
 
 
 @dataclass(frozen=True)
@@ -74,55 +70,41 @@ class RunRow:
         return self.source == self.target
 
 
-def _headline(config: dict[str, Any]) -> str:
-    """The task's headline metric name (`acc`, `macro_f1`, `f1`), from its selection metric."""
-    task_cfg = (config.get("resolved") or {}).get("task") or {}
-    return str(task_cfg.get("selection_metric", "source/val/acc")).rsplit("/", 1)[-1]
-
-
-def record_problem(record: dict[str, Any]) -> tuple[str, str] | None:
+def record_problem(record: RunRecord) -> tuple[str, str] | None:
     """(`running` or `incomplete`, why) for a record that cannot be a table row; None for one that can."""
-    status = record.get("status")
-    if status == "running":
+    if record.status == "running":
         return "running", "status running: still running, or killed before it could record its end"
-    if status not in ("ok", "failed"):
-        return "incomplete", f"status {status!r} is neither ok nor failed"
-    config = record.get("config")
-    if not isinstance(config, dict):
-        return "incomplete", "no config: the run's task, strategy and domain pair are unknown"
-    if missing := [key for key in REQUIRED_CONFIG if not config.get(key)]:
-        return "incomplete", f"config lacks {', '.join(missing)}"
-    metrics = record.get("metrics")
-    if status == "failed":
+    if record.status not in ("ok", "failed"):
+        return "incomplete", f"status {record.status!r} is neither ok nor failed"
+    if record.status == "failed":
         return None
-    if not isinstance(metrics, dict) or not metrics:
+    if not record.metrics:
         return "incomplete", "status ok but no metrics"
-    headline = _headline(config)
-    if config.get("evaluate_on") == "all_domains":
-        if not any(headline in tested for tested in domain_metrics(metrics).values()):
+    headline = record.config.headline
+    if record.config.evaluate_on == "all_domains":
+        if not any(headline in tested for tested in domain_metrics(record.metrics).values()):
             return "incomplete", f"status ok but no domains/<domain>/test/{headline} metric"
-    elif not isinstance(metrics.get(f"target/test/{headline}"), (int, float)):
+    elif record.metric(f"target/test/{headline}") is None:
         return "incomplete", f"status ok but no target/test/{headline} metric"
     return None
 
 
-def _row(path: Path, record: dict[str, Any]) -> RunRow:
-    config = record.get("config", {})
-    task_cfg = (config.get("resolved") or {}).get("task") or {}
+def _row(path: Path, record: RunRecord) -> RunRow:
+    config = record.config
     return RunRow(
         path=path.parent,
-        status=record.get("status", "unknown"),
-        task=config.get("task", "?"),
-        strategy=config.get("strategy", "?"),
-        backbone=config.get("backbone", "?"),
-        source=config.get("source", "?"),
-        target=config.get("target", "?"),
-        seed=config.get("seed"),
-        domains=tuple(task_cfg.get("domains", ())),
-        headline=_headline(config),
-        metrics={k: v for k, v in (record.get("metrics") or {}).items() if isinstance(v, (int, float))},
-        error=record.get("error"),
-        wall_seconds=(record.get("cost") or {}).get("wall_seconds"),
+        status=record.status,
+        task=config.task,
+        strategy=config.strategy,
+        backbone=config.backbone,
+        source=config.source,
+        target=config.target,
+        seed=config.seed,
+        domains=tuple((config.resolved.get("task") or {}).get("domains", ())),
+        headline=config.headline,
+        metrics={k: v for k, v in (record.metrics or {}).items() if isinstance(v, (int, float))},
+        error=record.error,
+        wall_seconds=record.cost.wall_seconds,
     )
 
 
@@ -147,6 +129,17 @@ def per_domain_rows(run: RunRow) -> list[RunRow]:
     ]
 
 
+def _read(run_file: RunFile) -> tuple[RunRecord | None, tuple[str, str] | None]:
+    """The run's record, or (kind, why) it is no table row: unreadable, incomplete or running."""
+    if run_file.record is None:
+        return None, ("unreadable", str(run_file.problem))
+    try:
+        record = RunRecord.from_dict(run_file.record)
+    except RecordError as err:
+        return None, ("incomplete", str(err))
+    return record, record_problem(record)
+
+
 def collect(root: str | Path) -> RunCollection:
     """Every training run below `root` as rows, or as incomplete runs (each warned about).
 
@@ -155,17 +148,13 @@ def collect(root: str | Path) -> RunCollection:
     rows: list[RunRow] = []
     incomplete: list[IncompleteRun] = []
     for run_file in iter_run_files(root):
-        if run_file.record is None:
-            problem = ("unreadable", str(run_file.problem))
-        else:
-            problem = record_problem(run_file.record)
+        record, problem = _read(run_file)
         if problem is not None:
             log.warning("Not in the tables: %s (%s: %s)", run_file.path, *problem)
             incomplete.append(IncompleteRun(run_file.run_dir, *problem))
             continue
-        row = _row(run_file.path, run_file.record)
-        all_domains = (run_file.record.get("config") or {}).get("evaluate_on") == "all_domains"
-        rows += per_domain_rows(row) if all_domains else [row]
+        row = _row(run_file.path, record)
+        rows += per_domain_rows(row) if record.config.evaluate_on == "all_domains" else [row]
     return RunCollection(rows, incomplete)
 
 
