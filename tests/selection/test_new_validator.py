@@ -58,7 +58,7 @@ def test_a_toy_validator_from_a_temp_config_is_scored_logged_and_can_pick_the_ch
     assert len(scores) == 2 and all(1.0 <= s <= 2.0 for s in scores)  # 2 × a top probability of 2 classes
     assert selection["directions"]["toy"] == "max"
     pick = selection["validators"]["toy"]
-    assert pick["score"] == max(scores) and selection["validator"] == "selection/toy"
+    assert pick["score"] == max(scores) and selection["checkpoint_metric"] == "selection/toy"
     assert f"step{pick['step']}" in Path(selection["checkpoint"]).name  # ModelCheckpoint saw it, mode max
     assert {"source_val", "entropy", "info_max", "dev"} <= set(selection["validators"])  # the rest still run
     (metrics_file,) = (record["output_dir"] / "csv").rglob("metrics.csv")
