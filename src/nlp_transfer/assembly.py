@@ -120,13 +120,19 @@ def scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
 
 
 def evaluate_checkpoint(
-    trainer: Any, model: Any, datamodule: Any, ckpt: str | None, verbose: bool = True
+    trainer: Any, model: Any, datamodule: Any, ckpt: str | None, verbose: bool = False
 ) -> dict:
     """Validate and test one checkpoint (`"best"`, a path, or None for the weights in memory).
 
     Doing both on the same checkpoint means every reported number belongs to the same weights.
+    `verbose` prints Lightning's test table: off by default, since it repeats every metric under each test
+    DataLoader (source and target) and train.py prints its own summary.
     """
     from nlp_transfer.checkpoint_io import LIGHTNING_LOAD
+
+    if ckpt == "best":  # the checkpoint_metric's pick, by path: "best" makes Lightning warn (twice) that
+        # LastCheckpoint is a second checkpoint callback, although it only ever means the first one's pick
+        ckpt = getattr(trainer.checkpoint_callback, "best_model_path", None) or ckpt
 
     metrics: dict[str, float] = {}
     for evaluate in (trainer.validate, trainer.test):
