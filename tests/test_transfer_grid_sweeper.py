@@ -12,10 +12,8 @@ from hydra.errors import ConfigCompositionException
 from hydra.types import HydraContext, RunMode
 from hydra.utils import instantiate
 
-from hydra_plugins.nlp_transfer_grid.target_data_lookup import trains_on_target_data
 from hydra_plugins.nlp_transfer_grid.transfer_grid_sweeper import TransferGridSweeper, merge_target_jobs
 from nlp_transfer.config import CONFIG_DIR
-from tests.conftest import compose_config
 
 DOMAINS = ["books", "dvd", "electronics", "kitchen"]
 
@@ -105,15 +103,16 @@ def test_a_job_without_a_target_sweep_is_left_alone() -> None:
     assert merge_target_jobs(jobs, lambda job: True) == jobs
 
 
-@pytest.mark.parametrize("strategy", sorted(p.stem for p in (CONFIG_DIR / "strategy").glob("*.yaml")))
-def test_the_source_code_lookup_agrees_with_the_class(strategy: str, tmp_path) -> None:
-    from hydra.utils import get_class
+def test_the_sweeper_takes_uses_target_data_from_the_strategy_config() -> None:
+    grid = ["hydra/sweeper=transfer_grid", "strategy=fine_tune", "domain.source=books,dvd",
+            "domain.target=books,dvd"]  # fmt: skip
+    assert len(plan(*grid)) == 2
+    # the same class, declared target-using in config: one job per pair (no module is read)
+    declared = plan(*grid, "strategy.uses_target_data=true")
+    assert len(declared) == 4 and not any("evaluate_on=all_domains" in job for job in declared)
 
-    target = compose_config([f"strategy={strategy}"], tmp_path).strategy._target_
-    assert trains_on_target_data(target) == get_class(target).uses_target_data
 
-
-def test_an_unresolvable_class_counts_as_target_using() -> None:
-    assert trains_on_target_data("no_such_package.Module") is True
-    assert trains_on_target_data("nlp_transfer.strategies.fine_tune.NoSuchClass") is True
-    assert trains_on_target_data("nlp_transfer.strategies.base.TransferModule") is False
+def test_a_strategy_config_without_the_declaration_fails_before_any_job() -> None:
+    with pytest.raises(ValueError, match="must declare `uses_target_data: true|false`"):
+        plan("hydra/sweeper=transfer_grid", "strategy=fine_tune", "~strategy.uses_target_data",
+             "domain.target=books,dvd")  # fmt: skip

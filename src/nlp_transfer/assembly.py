@@ -9,8 +9,9 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from nlp_transfer.objective import checkpoint_metric_of
+from nlp_transfer.objective import checkpoint_chosen_on_source, checkpoint_metric_of
 from nlp_transfer.preflight import check_parts
+from nlp_transfer.strategy_declaration import check_declaration, constructor_config
 
 
 def instantiate(node: Any, **kwargs: Any) -> Any:
@@ -38,6 +39,7 @@ def build_data_and_model(cfg: DictConfig) -> tuple[Any, Any]:
     from hydra.utils import get_class
 
     strategy_class = get_class(cfg.strategy._target_)
+    check_declaration(cfg.strategy, strategy_class)
     domains = test_domains(cfg, strategy_class)
     tokenizer = instantiate(cfg.backbone.tokenizer)
     datamodule = instantiate(
@@ -52,7 +54,7 @@ def build_data_and_model(cfg: DictConfig) -> tuple[Any, Any]:
 
         extra["vocabulary"] = masking_vocabulary(tokenizer)
     model = instantiate(
-        cfg.strategy,
+        constructor_config(cfg.strategy),
         encoder=encoder,
         label_names=datamodule.label_names,
         level=datamodule.level,
@@ -83,11 +85,11 @@ def test_domains(cfg: DictConfig, strategy_class: type) -> list[str] | None:
             f"{cfg.task.target!r} text, so its model depends on the target and cannot stand for the other "
             f"domains. Use evaluate_on=pair (one job per source → target pair) for it."
         )
-    checkpoint_metric = checkpoint_metric_of(cfg)
-    if not checkpoint_metric.startswith("source/"):
+    if not checkpoint_chosen_on_source(cfg):
         raise ValueError(
             f"evaluate_on=all_domains needs a checkpoint chosen on source data; checkpoint_metric is "
-            f"{checkpoint_metric!r} (a validator reading {cfg.task.target!r} text). Use evaluate_on=pair."
+            f"{checkpoint_metric_of(cfg)!r} (a validator reading {cfg.task.target!r} text). "
+            f"Use evaluate_on=pair."
         )
     return all_domains_of(cfg.task.domains, cfg.task.source, cfg.task.target)
 
@@ -118,13 +120,19 @@ def scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
 
 
 def evaluate_checkpoint(
-    trainer: Any, model: Any, datamodule: Any, ckpt: str | None, verbose: bool = True
+    trainer: Any, model: Any, datamodule: Any, ckpt: str | None, verbose: bool = False
 ) -> dict:
     """Validate and test one checkpoint (`"best"`, a path, or None for the weights in memory).
 
     Doing both on the same checkpoint means every reported number belongs to the same weights.
+    `verbose` prints Lightning's test table: off by default, since it repeats every metric under each test
+    DataLoader (source and target) and train.py prints its own summary.
     """
     from nlp_transfer.checkpoint_io import LIGHTNING_LOAD
+
+    if ckpt == "best":  # the checkpoint_metric's pick, by path: "best" makes Lightning warn (twice) that
+        # LastCheckpoint is a second checkpoint callback, although it only ever means the first one's pick
+        ckpt = getattr(trainer.checkpoint_callback, "best_model_path", None) or ckpt
 
     metrics: dict[str, float] = {}
     for evaluate in (trainer.validate, trainer.test):

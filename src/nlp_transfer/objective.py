@@ -67,8 +67,16 @@ def _check_validator_runs(key: str, metric: str, selection: Mapping[str, Any] | 
 
 
 def checkpoint_metric_of(cfg: Mapping[str, Any]) -> str:
-    """The run's `checkpoint_metric`, else its task's source-validation metric (older configs)."""
+    """The run's `checkpoint_metric` (conf/train.yaml); the one reader of it for train, assembly and sweeper.
+
+    Configs saved before the key existed (an old results.json re-evaluated) fall back to the task's metric.
+    """
     return str(cfg.get("checkpoint_metric") or cfg["task"]["selection_metric"])
+
+
+def checkpoint_chosen_on_source(cfg: Mapping[str, Any]) -> bool:
+    """True when source validation picks the checkpoint, so target text cannot have shaped the model."""
+    return checkpoint_metric_of(cfg).startswith("source/")
 
 
 def check_checkpoint_metric(metric: str, selection: Mapping[str, Any] | None) -> None:

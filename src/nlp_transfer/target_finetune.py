@@ -14,6 +14,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from nlp_transfer.data.jsonl import read_classification_split, read_token_split, split_path
+from nlp_transfer.strategy_declaration import constructor_config
 
 SPLITS = ("train", "validation", "test")
 
@@ -66,8 +67,8 @@ def run_target_finetune(cfg: DictConfig, encoder: Any, output_dir: str) -> dict[
     )
     datamodule.setup("fit")
     model = instantiate(
-        phase.strategy, encoder=encoder, label_names=datamodule.label_names, level=datamodule.level,
-        _convert_="all",
+        constructor_config(phase.strategy), encoder=encoder, label_names=datamodule.label_names,
+        level=datamodule.level, _convert_="all",
     )  # fmt: skip
     model.run_names = {"task": cfg.task.name, "backbone": cfg.backbone.name}  # its checkpoints' identity
     model.predictions_dir = f"{output_dir}/predictions/target_finetune"  # beside, not over, the main run's

@@ -59,7 +59,7 @@ def wandb_logger(
     resolved = resolve_wandb_mode(mode)
     os.environ.setdefault("WANDB_SILENT", "true")
     Path(save_dir).mkdir(parents=True, exist_ok=True)
-    return WandbLogger(
+    logger = WandbLogger(
         project=project,
         save_dir=save_dir,
         name=name,
@@ -71,6 +71,10 @@ def wandb_logger(
         config=config,
         **kwargs,
     )
+    # Lightning always hands wandb.init `anonymous=None`, and wandb ≥ 0.19 warns that the setting has no
+    # effect whenever it is passed at all ("The anonymous setting has no effect ..."): leave it out.
+    getattr(logger, "_wandb_init", {}).pop("anonymous", None)
+    return logger
 
 
 def finish_wandb(exit_code: int = 0) -> None:

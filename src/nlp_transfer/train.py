@@ -17,6 +17,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from nlp_transfer.config import CONFIG_DIR, PROJECT_ROOT, register_resolvers
+from nlp_transfer.console import print_run_location
 from nlp_transfer.interruption import Interruptions, RunInterrupted
 from nlp_transfer.job import Job, recorded_outcome, start_job
 from nlp_transfer.objective import (
@@ -228,6 +229,7 @@ def main(cfg: DictConfig) -> float | None:
         log.exception("This job failed; its error is in results.json and the sweep goes on.")
         return None
     _print_summary(record)
+    print_run_location(cfg.paths.output_dir)  # run dir, results.json and, for offline W&B, `wandb sync …`
     metric = cfg.get("optimized_metric")
     return objective_value(record, str(metric)) if metric else None
 

@@ -59,10 +59,12 @@ def model_only(strategy: str, tmp_path, *extra: str) -> DomainAdaptationModule:
     from hydra.utils import instantiate
 
     from nlp_transfer.models.backbone import random_bert
+    from nlp_transfer.strategy_declaration import constructor_config
 
     cfg = compose_config([f"strategy={strategy}", *extra], tmp_path)
     encoder = random_bert(hidden_size=16, intermediate_size=32)
-    return instantiate(cfg.strategy, encoder=encoder, label_names=["a", "b"], _convert_="all")
+    node = constructor_config(cfg.strategy)  # without the yaml's uses_target_data declaration
+    return instantiate(node, encoder=encoder, label_names=["a", "b"], _convert_="all")
 
 
 @pytest.mark.parametrize("strategy", sorted(DA_STRATEGIES))

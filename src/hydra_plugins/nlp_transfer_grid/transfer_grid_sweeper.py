@@ -1,14 +1,15 @@
 """Hydra's grid sweep, minus the jobs a source-only strategy would only repeat.
 
-A strategy that never trains on target data (`uses_target_data = False`: fine_tune, feature_extraction)
-learns the same model for every target of a source, so the grid's jobs that differ only in `domain.target`
-are one training. This sweeper expands the grid exactly as Hydra's BasicSweeper does (comma lists,
-`range()`, `hydra.sweeper.params`, every seed), then merges each such group into one job with
-`evaluate_on=all_domains`, whose model is tested on every domain of the task; `nlp-transfer results`
-spreads it back over the group's cells. Jobs of target-using strategies (dann, ...), jobs with few-shot
-target training, with a checkpoint not chosen on source data, or with an explicit `evaluate_on`, run
-as given. Every launched job's config is composed before the first one starts, so an unknown override
-fails at once, as with the basic sweeper.
+A strategy that never trains on target data (its yaml declares `uses_target_data: false`, as its class
+does: fine_tune, feature_extraction, ...) learns the same model for every target of a source, so the
+grid's jobs that differ only in `domain.target` are one training. This sweeper expands the grid exactly
+as Hydra's BasicSweeper does (comma lists, `range()`, `hydra.sweeper.params`, every seed), then merges
+each such group into one job with `evaluate_on=all_domains`, whose model is tested on every domain of
+the task; `nlp-transfer results` spreads it back over the group's cells. Jobs of target-using strategies
+(dann, ...), jobs with few-shot target training, with a checkpoint not chosen on source data, or with an
+explicit `evaluate_on`, run as given. Every launched job's config is composed before the first one
+starts, so an unknown override fails at once, as with the basic sweeper. It reads only config: no
+strategy module is imported.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from collections.abc import Callable, Sequence
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.types import Override
-from omegaconf import OmegaConf
 
-from hydra_plugins.nlp_transfer_grid.target_data_lookup import trains_on_target_data
+from nlp_transfer.objective import checkpoint_chosen_on_source
+from nlp_transfer.strategy_declaration import declared_uses_target_data
 
 log = logging.getLogger(__name__)
 TARGET_KEY = "domain.target"
 EVALUATE_ON_KEY = "evaluate_on"
-# plain values that cannot change which strategy class runs, few-shot training or checkpoint selection:
+# plain values that cannot change which strategy runs, few-shot training or checkpoint selection:
 # jobs differing only in these share one decision (composing a config costs about 0.3 s)
 DECISION_FREE_KEYS = frozenset({TARGET_KEY, "domain.source", "seed"})
 
@@ -85,12 +86,10 @@ class TransferGridSweeper(BasicSweeper):
         if key not in self._decisions:
             assert self.hydra_context is not None and self.config is not None
             cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(job))
-            strategy = OmegaConf.select(cfg, "strategy._target_")
             self._decisions[key] = (
-                not OmegaConf.select(cfg, "target_finetune")  # a few-shot phase trains on target labels
-                and str(OmegaConf.select(cfg, "checkpoint_metric", default="")).startswith("source/")
-                and strategy is not None
-                and not trains_on_target_data(strategy)
+                not declared_uses_target_data(cfg.strategy)  # conf/strategy/<name>.yaml says it
+                and not cfg.get("target_finetune")  # a few-shot phase trains on target labels
+                and checkpoint_chosen_on_source(cfg)
             )
         return self._decisions[key]
 
