@@ -105,12 +105,24 @@ def test_wandb_offline_run_holds_the_logged_metrics(run_training) -> None:
     assert wandb.run is None, "wandb.finish() must close the run at the end of the job"
 
 
-def test_eval_reproduces_the_runs_target_accuracy_and_moves_target(run_training) -> None:
+def test_eval_reproduces_the_runs_target_accuracy_and_moves_target(
+    run_training, tmp_path, monkeypatch
+) -> None:
     from nlp_transfer.eval import evaluate
 
     record = run_training("strategy=fine_tune")
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    run_predictions = sorted((record["output_dir"] / "predictions").iterdir())
+    before = [p.read_bytes() for p in run_predictions]
     metrics = evaluate(record["output_dir"])
     assert metrics["target/test/acc"] == pytest.approx(record["metrics"]["target/test/acc"])
+    # eval's predictions go beside the run's (eval/predictions), never over them or into the cwd
+    assert sorted(p.name for p in (record["output_dir"] / "eval" / "predictions").iterdir()) == [
+        p.name for p in run_predictions
+    ]
+    assert [p.read_bytes() for p in run_predictions] == before and not any(elsewhere.iterdir())
     assert metrics["source/test/acc"] == pytest.approx(record["metrics"]["source/test/acc"])
     moved = evaluate(record["output_dir"], target="dvd")
     assert moved["source/test/acc"] == pytest.approx(record["metrics"]["source/test/acc"])

@@ -67,8 +67,17 @@ def resolve_checkpoint(run_dir: Path, record: RunRecord, which: str) -> Path:
     return path
 
 
-def evaluate(run_dir: str | Path, checkpoint: str = "best", target: str | None = None) -> dict[str, float]:
-    """Test a run's checkpoint on source test and (its own or another) target test."""
+def evaluate(
+    run_dir: str | Path,
+    checkpoint: str = "best",
+    target: str | None = None,
+    output_dir: str | Path | None = None,
+) -> dict[str, float]:
+    """Test a run's checkpoint on source test and (its own or another) target test.
+
+    Per-example predictions go to `<output_dir>/predictions/` (default `<run_dir>/eval/`), never over the
+    run's own and never into the working directory.
+    """
     import pytorch_lightning as pl
 
     from nlp_transfer.assembly import build_data_and_model
@@ -87,7 +96,11 @@ def evaluate(run_dir: str | Path, checkpoint: str = "best", target: str | None =
     state = load_checkpoint(path)  # weights-only: a checkpoint holding other objects is refused
     check_identity(state, model.checkpoint_identity(), path)  # before any weight is loaded
     model.load_state_dict(state["state_dict"])
-    trainer = pl.Trainer(accelerator="auto", devices=1, logger=False, enable_checkpointing=False)
+    output_dir = Path(output_dir) if output_dir is not None else run_dir / "eval"
+    model.predictions_dir = str(output_dir / "predictions")
+    trainer = pl.Trainer(
+        accelerator="auto", devices=1, logger=False, enable_checkpointing=False, default_root_dir=output_dir
+    )
     trainer.test(model, datamodule=datamodule)
     metrics = {k: float(v) for k, v in sorted(trainer.callback_metrics.items())}
     if getattr(datamodule, "test_domains", None) is not None:  # an all_domains run: name its pair too
@@ -102,8 +115,9 @@ def evaluate_job(cfg: DictConfig) -> None:
     """The Hydra job: evaluate, write `eval.json` into the job's folder, print the metrics."""
     from hydra.core.hydra_config import HydraConfig
 
-    metrics = evaluate(cfg.run_dir, cfg.checkpoint, cfg.target)
-    out = Path(HydraConfig.get().runtime.output_dir) / "eval.json"
+    job_dir = Path(HydraConfig.get().runtime.output_dir)
+    metrics = evaluate(cfg.run_dir, cfg.checkpoint, cfg.target, output_dir=job_dir)
+    out = job_dir / "eval.json"
     out.write_text(
         json.dumps(
             {
