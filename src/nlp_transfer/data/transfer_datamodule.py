@@ -21,9 +21,9 @@ from typing import Any, ClassVar
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import CombinedLoader
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, SequentialSampler
 
-from nlp_transfer.data.bucketing import EpochShuffle, LengthGroupedBatchSampler
+from nlp_transfer.data.bucketing import EpochShuffle, LengthGroupedBatchSampler, LengthSortedBatchSampler
 from nlp_transfer.data.collate import PaddingCollator, TokenizedDataset
 from nlp_transfer.data.errors import DataError
 from nlp_transfer.data.jsonl import file_checksum, split_path
@@ -65,6 +65,7 @@ class TransferDataModule(pl.LightningDataModule):
         selection_metric: str = "source/val/acc",
         length_grouping: bool = True,
         test_domains: list[str] | None = None,
+        sort_eval_by_length: bool = True,
     ) -> None:
         super().__init__()
         data_dir = os.path.normpath(os.path.expanduser(data_dir))
@@ -99,6 +100,7 @@ class TransferDataModule(pl.LightningDataModule):
         self.max_eval_examples = max_eval_examples
         self.selection_metric = selection_metric
         self.length_grouping = length_grouping
+        self.sort_eval_by_length = sort_eval_by_length
         self.test_domains = None if test_domains is None else list(dict.fromkeys(test_domains))
         self.collator = PaddingCollator(tokenizer.pad_token_id)
         self.datasets: dict[str, TokenizedDataset] = {}
@@ -185,7 +187,8 @@ class TransferDataModule(pl.LightningDataModule):
                 )
 
     def _loader(self, key: str, train: bool) -> DataLoader:
-        """Training: shuffled (length-grouped by default). Evaluation: file order, big batches."""
+        """Training: shuffled (length-grouped by default). Evaluation: big batches, sorted by length
+        (longest first) unless `sort_eval_by_length=false`, which keeps file order."""
         dataset = self.datasets[key]
         common = {"num_workers": self.num_workers, "collate_fn": self.collator}
         common["persistent_workers"] = self.num_workers > 0
@@ -200,7 +203,16 @@ class TransferDataModule(pl.LightningDataModule):
         if train:
             shuffle = EpochShuffle(len(dataset), epoch=epoch)
             return ResumableLoader(dataset, batch_size=self.batch_size, sampler=shuffle, **common)
-        return DataLoader(dataset, batch_size=self.eval_batch_size, shuffle=False, **common)
+        return self._eval_loader(dataset, common)
+
+    def _eval_loader(self, dataset: TokenizedDataset, common: dict[str, Any]) -> DataLoader:
+        """Per-example outputs leave it out of file order when sorted; the test-prediction files put
+        them back by the sampler's indices, and split metrics do not depend on order."""
+        if not self.sort_eval_by_length:
+            return DataLoader(dataset, batch_size=self.eval_batch_size, shuffle=False, **common)
+        lengths = dataset.tokens.lengths()
+        sampler = LengthSortedBatchSampler(SequentialSampler(dataset), lengths, self.eval_batch_size)
+        return DataLoader(dataset, batch_sampler=sampler, **common)
 
     def train_dataloader(self) -> CombinedLoader:
         """Batches are dicts: {"source": labeled batch} plus {"target": unlabeled batch} for adaptation."""
