@@ -96,6 +96,9 @@ class TransferModule(pl.LightningModule):
         self._base_seed = torch.initial_seed()  # set by seed_everything before the model is built
         #: the task and backbone names, set by whoever builds the module from a config (assembly)
         self.run_names: dict[str, str | None] = {"task": None, "backbone": None}
+        #: where test predictions go (None: `<trainer.default_root_dir>/predictions`); see test_predictions.py
+        self.predictions_dir: str | None = None
+        self._test_predictions: TestPredictions | None = None
 
     # ----------------------------------------------------------------- checkpoint identity
     def checkpoint_identity(self) -> dict[str, Any]:
@@ -115,9 +118,6 @@ class TransferModule(pl.LightningModule):
         """Lightning calls this before restoring any state (fit/validate/test with a ckpt_path)."""
         path = self._trainer.ckpt_path if self._trainer is not None else None
         check_identity(checkpoint, self.checkpoint_identity(), path)
-        #: where test predictions go (None: `<trainer.default_root_dir>/predictions`); see test_predictions.py
-        self.predictions_dir: str | None = None
-        self._test_predictions: TestPredictions | None = None
 
     # ----------------------------------------------------------------- forward
     def features(self, batch: Batch) -> torch.Tensor:
