@@ -122,18 +122,38 @@ class LengthSortedBatchSampler(BatchSampler):
     come out of file order: whoever keeps per-example rows reads each row's index from this sampler's
     order (strategies/test_predictions.py), and metrics over a whole split do not depend on order.
 
+    `limit_batches`: the trainer's `limit_{val,test}_batches` (a count, a share, None for all). A limited
+    evaluation must read the examples file order would (the first ones), not the longest: the first
+    `read` batches hold exactly the first `read × batch_size` indices, sorted among themselves.
+
     A `BatchSampler` with a `sampler` argument, so that Lightning can swap in its DistributedSampler
     under DDP: each rank then sorts its own shard.
     """
 
-    def __init__(self, sampler: Iterable[int], lengths: Sequence[int], batch_size: int) -> None:
-        super().__init__(sampler, batch_size, drop_last=False)
+    def __init__(
+        self,
+        sampler: Iterable[int],
+        lengths: Sequence[int],
+        batch_size: int,
+        limit_batches: int | float | None = None,
+    ) -> None:
+        super().__init__(sampler, batch_size, drop_last=False)  # type: ignore[arg-type]
         self.lengths = torch.as_tensor(np.asarray(lengths), dtype=torch.long)
+        self.limit_batches = limit_batches
+
+    def batches_read(self) -> int:
+        """How many batches the trainer reads, counted as Lightning counts them (`_parse_num_batches`)."""
+        total = len(self)
+        if self.limit_batches is None:
+            return total
+        if isinstance(self.limit_batches, float):
+            return int(total * self.limit_batches)
+        return min(total, int(self.limit_batches))
 
     def __iter__(self) -> Iterator[list[int]]:
         indices = torch.as_tensor(list(self.sampler), dtype=torch.long)
-        if len(indices) == 0:
-            return
-        order = indices[torch.argsort(self.lengths[indices], descending=True, stable=True)].tolist()
-        for start in range(0, len(order), self.batch_size):
-            yield order[start : start + self.batch_size]
+        read = self.batches_read() * self.batch_size
+        for part in (indices[:read], indices[read:]):
+            order = part[torch.argsort(self.lengths[part], descending=True, stable=True)].tolist()
+            for start in range(0, len(order), self.batch_size):
+                yield order[start : start + self.batch_size]

@@ -140,6 +140,11 @@ class TransferModule(pl.LightningModule):
             logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORE_INDEX
         )
 
+    def loss_count(self, labels: torch.Tensor) -> int:
+        """What a batch's mean loss averages over: texts, or labeled tokens at token level. Weighting each
+        batch by it makes the epoch's loss the mean over the split, whatever the batches (length-sorted)."""
+        return int((labels != IGNORE_INDEX).sum()) if self.level == "token" else len(labels)
+
     def model_step(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One supervised step on a labeled batch: (loss, predictions, targets)."""
         logits = self(batch)
@@ -172,7 +177,7 @@ class TransferModule(pl.LightningModule):
         loss, preds, targets = self.model_step(batch)
         self.val_metrics.update(preds, targets)
         self._updated.add("source/val")
-        self.log("source/val/loss", loss, batch_size=len(targets), sync_dist=True)  # mean over DDP ranks
+        self.log("source/val/loss", loss, batch_size=self.loss_count(targets), sync_dist=True)  # DDP: mean
 
     def on_validation_epoch_end(self) -> None:
         self._log_computed("source/val", self.val_metrics)
@@ -194,7 +199,8 @@ class TransferModule(pl.LightningModule):
             self._test_predictions.add(dataloader_idx, logits, targets)
         split = self.test_splits[dataloader_idx]
         self._updated.add(split)
-        self.log(f"{split}/loss", loss, batch_size=len(targets), add_dataloader_idx=False, sync_dist=True)
+        count = self.loss_count(targets)
+        self.log(f"{split}/loss", loss, batch_size=count, add_dataloader_idx=False, sync_dist=True)
 
     def on_test_epoch_end(self) -> None:
         for name, metric in zip(self.test_splits, self.test_metrics, strict=True):
