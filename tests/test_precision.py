@@ -144,7 +144,7 @@ def test_evaluation_runs_under_inference_mode_in_the_run_precision(tmp_path: Pat
     try:
         trainer = pl.Trainer(
             precision=cfg.trainer.precision, accelerator="cpu", logger=False, enable_progress_bar=False,
-            limit_val_batches=1, limit_test_batches=1, enable_model_summary=False,
+            limit_val_batches=1, limit_test_batches=1, enable_model_summary=False, default_root_dir=tmp_path,
         )  # fmt: skip
         trainer.validate(model, datamodule=datamodule, verbose=False)
         trainer.test(model, datamodule=datamodule, verbose=False)
