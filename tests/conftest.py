@@ -22,6 +22,9 @@ os.environ.pop("WANDB_API_KEY", None)  # W&B must take its offline path in tests
 TINY_FAST = [
     "backbone=tiny",
     "debug=smoke",
+    # the default precision is auto (bf16 on CPUs with AVX512-BF16/AMX): tests pin fp32 so that their
+    # numbers do not depend on the machine; tests/test_precision.py runs bf16 on purpose
+    "trainer.precision=32-true",
 ]
 
 

@@ -12,7 +12,8 @@ CONFIG_DIR = PROJECT_ROOT / "conf"
 
 
 def register_resolvers() -> None:
-    """`${project_root:}` (the repository root), `${run_group:…}`, `${domain_pair:…}`, `${metric_mode:…}`."""
+    """`${project_root:}` (the repository root), `${run_group:…}`, `${domain_pair:…}`, `${metric_mode:…}`,
+    `${auto_precision:<accelerator>}`."""
     if not CONFIG_DIR.is_dir():
         raise RuntimeError(
             f"Hydra configs not found at {CONFIG_DIR}: install the project in editable mode "
@@ -22,6 +23,15 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("run_group", run_group, replace=True)
     OmegaConf.register_new_resolver("domain_pair", domain_pair, replace=True)
     OmegaConf.register_new_resolver("metric_mode", metric_mode, replace=True)
+    OmegaConf.register_new_resolver("auto_precision", auto_precision, replace=True)
+
+
+def auto_precision(accelerator: str = "auto") -> str:
+    """`bf16-mixed` where this machine computes bf16 natively (a bf16 GPU, an AVX512-BF16/AMX CPU), else
+    `32-true`: the default `trainer.precision` (see nlp_transfer/precision.py). Imports torch lazily."""
+    from nlp_transfer.precision import resolve_precision
+
+    return resolve_precision(accelerator)
 
 
 def metric_mode(metric: str, *, _root_: Any = None) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from nlp_transfer.adaptation.full_precision import at_least_float32, float32_region
+
 
 def covariance(rows: torch.Tensor) -> torch.Tensor:
     """(n, d) → (d, d) unbiased sample covariance (divides by n − 1, as in the paper)."""
@@ -35,6 +37,6 @@ class CoralLoss(nn.Module):
         if min(len(source), len(target)) < self.min_rows:
             raise ValueError(f"CORAL needs ≥ 2 rows per domain, got {len(source)} and {len(target)}")
         d = source.shape[1]
-        dtype = torch.promote_types(source.dtype, torch.float32)  # bf16 covariances lose the signal
-        difference = covariance(source.to(dtype)) - covariance(target.to(dtype))
-        return difference.pow(2).sum() / (4.0 * d * d)
+        with float32_region(source):  # bf16 covariances lose the signal, and autocast would make them bf16
+            difference = covariance(at_least_float32(source)) - covariance(at_least_float32(target))
+            return difference.pow(2).sum() / (4.0 * d * d)

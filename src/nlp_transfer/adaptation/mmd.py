@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from nlp_transfer.adaptation.full_precision import at_least_float32, float32_region
+
 BANDWIDTH_HEURISTICS = ("median", "mean")
 ESTIMATORS = ("unbiased", "biased")
 
@@ -81,9 +83,11 @@ class MultiKernelMMD(nn.Module):
                 f"The {self.estimator} MMD estimate needs ≥ {self.min_rows} rows per domain, got {n} and {m}"
             )
         pooled = torch.cat([source, target])
-        distances = squared_distances(pooled.to(torch.promote_types(pooled.dtype, torch.float32)))
-        base = self.base_bandwidth(distances)
-        kernel = torch.stack([torch.exp(-distances / (c * base)) for c in self.kernel_multipliers]).mean(0)
+        with float32_region(pooled):  # autocast would run the Gram matrix in bf16
+            distances = squared_distances(at_least_float32(pooled))
+            base = self.base_bandwidth(distances)
+            kernels = [torch.exp(-distances / (c * base)) for c in self.kernel_multipliers]
+            kernel = torch.stack(kernels).mean(0)
         k_ss, k_tt, k_st = kernel[:n, :n], kernel[n:, n:], kernel[:n, n:]
         if self.estimator == "biased":
             return k_ss.mean() + k_tt.mean() - 2.0 * k_st.mean()

@@ -1,4 +1,5 @@
-"""Shuffling for training that a resumed run repeats exactly, and length-grouped batching.
+"""Shuffling for training that a resumed run repeats exactly, length-grouped training batches, and
+length-sorted evaluation batches (`LengthSortedBatchSampler`).
 
 Length grouping: with random batches nearly every batch holds one long text, and padding to it
 wastes most of the compute on long-tailed data such as Amazon reviews. Here the indices are
@@ -18,10 +19,11 @@ skipped by index, without loading their data.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
+import numpy as np
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import BatchSampler, Sampler
 
 _EPOCH_STRIDE = 1_000_003  # primes keep (seed, epoch, pass) triples from colliding for realistic sizes
 _PASS_STRIDE = 7_919
@@ -110,3 +112,48 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
             batches += [pool[i : i + self.batch_size].tolist() for i in range(0, len(pool), self.batch_size)]
         for index in torch.randperm(len(batches), generator=generator).tolist()[skip:]:
             yield batches[index]
+
+
+class LengthSortedBatchSampler(BatchSampler):
+    """Evaluation batches of the indices `sampler` yields, sorted by length, longest first; no randomness.
+
+    Padding to each batch's longest text then wastes little compute, and the first batch is the
+    largest, so a batch size that does not fit in memory fails at once rather than at the end. Outputs
+    come out of file order: whoever keeps per-example rows reads each row's index from this sampler's
+    order (strategies/test_predictions.py), and metrics over a whole split do not depend on order.
+
+    `limit_batches`: the trainer's `limit_{val,test}_batches` (a count, a share, None for all). A limited
+    evaluation must read the examples file order would (the first ones), not the longest: the first
+    `read` batches hold exactly the first `read × batch_size` indices, sorted among themselves.
+
+    A `BatchSampler` with a `sampler` argument, so that Lightning can swap in its DistributedSampler
+    under DDP: each rank then sorts its own shard.
+    """
+
+    def __init__(
+        self,
+        sampler: Iterable[int],
+        lengths: Sequence[int],
+        batch_size: int,
+        limit_batches: int | float | None = None,
+    ) -> None:
+        super().__init__(sampler, batch_size, drop_last=False)  # type: ignore[arg-type]
+        self.lengths = torch.as_tensor(np.asarray(lengths), dtype=torch.long)
+        self.limit_batches = limit_batches
+
+    def batches_read(self) -> int:
+        """How many batches the trainer reads, counted as Lightning counts them (`_parse_num_batches`)."""
+        total = len(self)
+        if self.limit_batches is None:
+            return total
+        if isinstance(self.limit_batches, float):
+            return int(total * self.limit_batches)
+        return min(total, int(self.limit_batches))
+
+    def __iter__(self) -> Iterator[list[int]]:
+        indices = torch.as_tensor(list(self.sampler), dtype=torch.long)
+        read = self.batches_read() * self.batch_size
+        for part in (indices[:read], indices[read:]):
+            order = part[torch.argsort(self.lengths[part], descending=True, stable=True)].tolist()
+            for start in range(0, len(order), self.batch_size):
+                yield order[start : start + self.batch_size]

@@ -21,9 +21,9 @@ from typing import Any, ClassVar
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import CombinedLoader
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, SequentialSampler
 
-from nlp_transfer.data.bucketing import EpochShuffle, LengthGroupedBatchSampler
+from nlp_transfer.data.bucketing import EpochShuffle, LengthGroupedBatchSampler, LengthSortedBatchSampler
 from nlp_transfer.data.collate import PaddingCollator, TokenizedDataset
 from nlp_transfer.data.errors import DataError
 from nlp_transfer.data.jsonl import file_checksum, split_path
@@ -65,6 +65,7 @@ class TransferDataModule(pl.LightningDataModule):
         selection_metric: str = "source/val/acc",
         length_grouping: bool = True,
         test_domains: list[str] | None = None,
+        sort_eval_by_length: bool = True,
     ) -> None:
         super().__init__()
         data_dir = os.path.normpath(os.path.expanduser(data_dir))
@@ -99,6 +100,7 @@ class TransferDataModule(pl.LightningDataModule):
         self.max_eval_examples = max_eval_examples
         self.selection_metric = selection_metric
         self.length_grouping = length_grouping
+        self.sort_eval_by_length = sort_eval_by_length
         self.test_domains = None if test_domains is None else list(dict.fromkeys(test_domains))
         self.collator = PaddingCollator(tokenizer.pad_token_id)
         self.datasets: dict[str, TokenizedDataset] = {}
@@ -184,8 +186,10 @@ class TransferDataModule(pl.LightningDataModule):
                     f"onto one shared label set with task.label_map (as conf/task/ner.yaml does)."
                 )
 
-    def _loader(self, key: str, train: bool) -> DataLoader:
-        """Training: shuffled (length-grouped by default). Evaluation: file order, big batches."""
+    def _loader(self, key: str, train: bool, limit: int | float | None = None) -> DataLoader:
+        """Training: shuffled (length-grouped by default). Evaluation: big batches, sorted by length
+        (longest first) unless `sort_eval_by_length=false`, which keeps file order; `limit`: the
+        trainer's limit_{val,test}_batches, so a limited evaluation reads the same examples either way."""
         dataset = self.datasets[key]
         common = {"num_workers": self.num_workers, "collate_fn": self.collator}
         common["persistent_workers"] = self.num_workers > 0
@@ -200,7 +204,18 @@ class TransferDataModule(pl.LightningDataModule):
         if train:
             shuffle = EpochShuffle(len(dataset), epoch=epoch)
             return ResumableLoader(dataset, batch_size=self.batch_size, sampler=shuffle, **common)
-        return DataLoader(dataset, batch_size=self.eval_batch_size, shuffle=False, **common)
+        return self._eval_loader(dataset, common, limit)
+
+    def _eval_loader(
+        self, dataset: TokenizedDataset, common: dict[str, Any], limit: int | float | None
+    ) -> DataLoader:
+        """Per-example outputs leave it out of file order when sorted; the test-prediction files put
+        them back by the sampler's indices, and split metrics do not depend on order."""
+        if not self.sort_eval_by_length:
+            return DataLoader(dataset, batch_size=self.eval_batch_size, shuffle=False, **common)
+        lengths = dataset.tokens.lengths()
+        sampler = LengthSortedBatchSampler(SequentialSampler(dataset), lengths, self.eval_batch_size, limit)
+        return DataLoader(dataset, batch_sampler=sampler, **common)
 
     def train_dataloader(self) -> CombinedLoader:
         """Batches are dicts: {"source": labeled batch} plus {"target": unlabeled batch} for adaptation."""
@@ -209,15 +224,21 @@ class TransferDataModule(pl.LightningDataModule):
             loaders["target"] = self._loader("target_unlabeled", train=True)
         return CombinedLoader(loaders, mode="max_size_cycle")
 
+    def _limit(self, stage: str) -> int | float | None:
+        """The trainer's `limit_<stage>_batches` (None without a trainer: everything is read)."""
+        return getattr(self.trainer, f"limit_{stage}_batches", None) if self.trainer is not None else None
+
     def val_dataloader(self) -> DataLoader:
-        return self._loader("source_val", train=False)
+        return self._loader("source_val", train=False, limit=self._limit("val"))
 
     def test_dataloader(self) -> list[DataLoader]:
         """Source test, then target test (logged as `source/test/*` and `target/test/*`); with
         `test_domains`, one loader per domain instead (named by `test_split_names`)."""
         if self.test_domains is not None:
-            return [self._loader(self._test_key(domain), train=False) for domain in self.test_domains]
-        return [self._loader("source_test", train=False), self._loader("target_test", train=False)]
+            keys = [self._test_key(domain) for domain in self.test_domains]
+        else:
+            keys = ["source_test", "target_test"]
+        return [self._loader(key, train=False, limit=self._limit("test")) for key in keys]
 
     def selection_dataloaders(self, target_unlabeled_size: int = 512) -> dict[str, DataLoader]:
         """Loaders for label-free model selection (nlp_transfer.selection), for every strategy.
@@ -235,7 +256,7 @@ class TransferDataModule(pl.LightningDataModule):
             self.checksums[f"{self.target}/train"] = file_checksum(path)
             self.datasets[key], _ = self._load(path, self.target, with_labels=False, limit=limit)
         return {
-            "source_val": self._loader("source_val", train=False),
+            "source_val": self._loader("source_val", train=False, limit=self._limit("val")),
             "target_unlabeled": self._loader(key, train=False),
             "target_test": self._loader("target_test", train=False),
         }

@@ -147,6 +147,11 @@ class TransferModule(pl.LightningModule):
             logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORE_INDEX
         )
 
+    def loss_count(self, labels: torch.Tensor) -> int:
+        """What a batch's mean loss averages over: texts, or labeled tokens at token level. Weighting each
+        batch by it makes the epoch's loss the mean over the split, whatever the batches (length-sorted)."""
+        return int((labels != IGNORE_INDEX).sum()) if self.level == "token" else len(labels)
+
     def model_step(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One supervised step on a labeled batch: (loss, predictions, targets)."""
         logits = self(batch)
@@ -181,7 +186,7 @@ class TransferModule(pl.LightningModule):
         outputs = self.outputs(batch)
         self.val_metrics.update(*outputs.metric_inputs())
         self._updated.add("source/val")
-        size = outputs.num_examples
+        size = self.loss_count(batch["labels"])  # labeled rows: epoch mean = split mean
         self.log("source/val/loss", outputs.mean_loss(), batch_size=size, sync_dist=True)  # mean over ranks
         return outputs
 
@@ -205,7 +210,7 @@ class TransferModule(pl.LightningModule):
         split = self.test_splits[dataloader_idx]
         self._updated.add(split)
         self.log(
-            f"{split}/loss", outputs.mean_loss(), batch_size=outputs.num_examples,
+            f"{split}/loss", outputs.mean_loss(), batch_size=self.loss_count(batch["labels"]),
             add_dataloader_idx=False, sync_dist=True,
         )  # fmt: skip
 
