@@ -99,8 +99,9 @@ def evaluate(
     output_dir = Path(output_dir) if output_dir is not None else run_dir / "eval"
     model.predictions_dir = str(output_dir / "predictions")
     trainer = pl.Trainer(
-        accelerator="auto", devices=1, logger=False, enable_checkpointing=False, default_root_dir=output_dir
-    )
+        accelerator="auto", devices=1, logger=False, enable_checkpointing=False, default_root_dir=output_dir,
+        precision=cfg.trainer.get("precision", "32-true"),  # as trained (bf16-mixed where it was chosen)
+    )  # fmt: skip
     trainer.test(model, datamodule=datamodule)
     metrics = {k: float(v) for k, v in sorted(trainer.callback_metrics.items())}
     if getattr(datamodule, "test_domains", None) is not None:  # an all_domains run: name its pair too

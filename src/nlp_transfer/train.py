@@ -26,6 +26,7 @@ from nlp_transfer.objective import (
     checkpoint_metric_of,
     objective_value,
 )
+from nlp_transfer.precision import used_precision
 from nlp_transfer.preflight import check_config
 from nlp_transfer.results.predictions import prediction_files
 from nlp_transfer.results.record import Cost, RunConfig, RunRecord, Selection, callback_sections, environment
@@ -174,6 +175,7 @@ def evaluate(run: BuiltRun, record: RunRecord, cfg: DictConfig, output_dir: Path
         fit_seconds=record.cost.fit_seconds,
         train_steps=run.trainer.global_step,
         trainable_parameters=run.model.trainable_parameter_count(),
+        precision=used_precision(run.trainer),  # recorded: auto picks it per machine
         **sections.get("cost", {}),
     )
     record.status = "ok"

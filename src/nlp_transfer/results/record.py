@@ -104,6 +104,8 @@ class Cost(_Section):
     trainable_parameters: int | None = None
     wall_seconds: float | None = None
     peak_rss_mib: float | None = None
+    #: the precision the trainer ran in (`bf16-mixed` where the hardware has native bf16; precision.py)
+    precision: str | None = None
 
 
 class RunRecord(_Section):
