@@ -69,20 +69,8 @@ class TransferDataModule(pl.LightningDataModule):
     ) -> None:
         super().__init__()
         data_dir = os.path.normpath(os.path.expanduser(data_dir))
-        domains = list(domains) + [d for d in discover_domains(Path(data_dir)) if d not in domains]
-        for role, domain in (("source", source), ("target", target)):
-            if domain not in domains:
-                raise DataError(
-                    f"Unknown {role} domain {domain!r} for task {name!r}; choose one of {domains} "
-                    f"(e.g. `domain.{role}={domains[0]}`), or add a folder {Path(data_dir) / domain}/ "
-                    f"with train/validation/test.jsonl."
-                )
-        unknown = [d for d in test_domains or () if d not in domains]
-        if unknown:
-            raise DataError(f"test_domains {unknown} are not domains of task {name!r}; choose from {domains}")
-        for limit in (max_train_examples, max_eval_examples):
-            if limit is not None and limit <= 0:
-                raise DataError(f"Example limits must be positive, got {limit}")
+        domains = checked_domains(name, Path(data_dir), domains, source, target, test_domains)
+        check_example_limits(max_train_examples, max_eval_examples)
         self.name = name
         self.data_dir = Path(data_dir)
         self.domains = domains
@@ -105,8 +93,7 @@ class TransferDataModule(pl.LightningDataModule):
         self.collator = PaddingCollator(tokenizer.pad_token_id)
         self.datasets: dict[str, TokenizedDataset] = {}
         self.checksums: dict[str, str] = {}
-        #: dataset key → the (shared) label names that occur in its whole file; filled by `setup`
-        self.labels_present: dict[str, set[str]] = {}
+        self.labels_present: dict[str, set[str]] = {}  # dataset key → label names in its whole file (setup)
         self._check_files()
 
     @property
@@ -260,3 +247,34 @@ class TransferDataModule(pl.LightningDataModule):
             "target_unlabeled": self._loader(key, train=False),
             "target_test": self._loader("target_test", train=False),
         }
+
+
+def checked_domains(
+    task: str,
+    data_dir: Path,
+    configured: list[str],
+    source: str,
+    target: str,
+    test_domains: list[str] | None,
+) -> list[str]:
+    """The task's domains (configured, then any other folder found in `data_dir`), with the run's source,
+    target and test domains checked to be among them: a typo fails here, naming the choices."""
+    domains = list(configured) + [d for d in discover_domains(data_dir) if d not in configured]
+    for role, domain in (("source", source), ("target", target)):
+        if domain not in domains:
+            raise DataError(
+                f"Unknown {role} domain {domain!r} for task {task!r}; choose one of {domains} "
+                f"(e.g. `domain.{role}={domains[0]}`), or add a folder {data_dir / domain}/ "
+                f"with train/validation/test.jsonl."
+            )
+    unknown = [d for d in test_domains or () if d not in domains]
+    if unknown:
+        raise DataError(f"test_domains {unknown} are not domains of task {task!r}; choose from {domains}")
+    return domains
+
+
+def check_example_limits(*limits: int | None) -> None:
+    """`max_train_examples`/`max_eval_examples` cut splits to a prefix; zero or less would empty them."""
+    for limit in limits:
+        if limit is not None and limit <= 0:
+            raise DataError(f"Example limits must be positive, got {limit}")
