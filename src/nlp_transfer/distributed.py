@@ -24,6 +24,18 @@ def global_rank() -> int:
     return int(getattr(rank_zero_only, "rank", 0) or 0)
 
 
+def gathered(items: list[Any]) -> list[Any]:
+    """Every DDP rank's `items`, concatenated in rank order (all ranks must call it: a collective);
+    this process's own `items` when no process group is running."""
+    import torch
+
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return items
+    shards: list[Any] = [None] * torch.distributed.get_world_size()
+    torch.distributed.all_gather_object(shards, items)
+    return [item for shard in shards for item in shard]
+
+
 def hydra_child_command(local_rank: int) -> tuple[list[str], str]:
     """The command line that re-runs this Hydra job as rank `local_rank`, and its working dir."""
     from hydra.core.hydra_config import HydraConfig

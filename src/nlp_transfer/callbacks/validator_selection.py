@@ -23,6 +23,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.trainer.states import TrainerFn
 
+from nlp_transfer.distributed import gathered
 from nlp_transfer.selection.catalog import check_validators
 from nlp_transfer.selection.choice import choose
 from nlp_transfer.selection.validator import Validator, ValidatorUndefined
@@ -60,15 +61,6 @@ def measure_metric(model: Any, outputs: Sequence[ModelOutputs], key: str) -> flo
     for batch_outputs in outputs:
         metric.update(*batch_outputs.metric_inputs())
     return float(metric.compute()[key])
-
-
-def _gathered(outputs: list[ModelOutputs]) -> list[ModelOutputs]:
-    """Every DDP rank's source-validation outputs (all ranks call this), so every rank scores alike."""
-    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        return outputs
-    shards: list[Any] = [None] * torch.distributed.get_world_size()
-    torch.distributed.all_gather_object(shards, outputs)
-    return [part for shard in shards for part in shard]
 
 
 class ValidatorSelection(pl.Callback):
@@ -139,7 +131,7 @@ class ValidatorSelection(pl.Callback):
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self._source_val is None:
             return
-        source_val, self._source_val = _gathered(self._source_val), None
+        source_val, self._source_val = gathered(self._source_val), None
         row = self.evaluate_point(trainer, pl_module, source_val)
         self.points.append(row)
         # every rank holds the same scores; NaN (undefined) is the worst score for ModelCheckpoint

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
+from nlp_transfer.distributed import gathered
 from nlp_transfer.results.predictions import Predictions, prediction_file_name, write_predictions
 from nlp_transfer.strategies.outputs import IGNORE_INDEX, ModelOutputs
 
@@ -70,7 +70,7 @@ class TestPredictions:
         if datamodule is None or not hasattr(datamodule, "checksums"):
             log.debug("No TransferDataModule: test predictions are not written")
             return []
-        rows = [_gathered(r) for r in self.rows]
+        rows = [gathered(r) for r in self.rows]
         if not module.trainer.is_global_zero:
             return []
         written: dict[str, Path] = {}
@@ -99,12 +99,3 @@ class TestPredictions:
         probs = np.stack([r[3] for r in rows]) if rows else np.zeros((0, len(module.label_names)))
         gold = np.array([r[1] for r in rows], dtype=np.int64)
         return Predictions(**common, gold=gold, pred=np.array([r[2] for r in rows]), probs=probs)
-
-
-def _gathered(rows: list[tuple]) -> list[tuple]:
-    """Every rank's rows (all ranks call this: a collective under DDP); this rank's alone otherwise."""
-    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        return rows
-    shards: list[Any] = [None] * torch.distributed.get_world_size()
-    torch.distributed.all_gather_object(shards, rows)
-    return [row for shard in shards for row in shard]
