@@ -199,3 +199,26 @@ def test_the_callback_reads_the_modules_outputs_and_never_runs_source_validation
     source = Path(ValidatorSelection.__module__.replace(".", "/") + ".py")
     text = (Path(__file__).parents[2] / "src" / source).read_text()
     assert not any(word in text for word in ("cross_entropy", "pool(", "attention_mask", "softmax"))
+
+
+def test_without_the_oracle_no_target_test_pass_is_made_and_the_picks_stand(run_training) -> None:
+    record = run_training("strategy=fine_tune", EVERY_TWO_STEPS, "selection.oracle=false")
+    selection = record["selection"]
+    assert selection["oracle"] is None
+    assert all("target/test/acc" not in point for point in selection["points"])
+    assert set(selection["validators"]) == VALIDATOR_NAMES
+    assert all(set(pick) == {"step", "score"} for pick in selection["validators"].values())
+    assert record["metrics"]["target/test/acc"] is not None  # the final test is not the oracle: it stays
+
+
+def test_a_capped_oracle_measures_the_first_examples_of_target_test(tmp_path) -> None:
+    from nlp_transfer.assembly import build_data_and_model
+
+    cfg = compose_config([*TINY_FAST, "strategy=fine_tune", f"paths.cache_dir={tmp_path}"], tmp_path)
+    datamodule, _ = build_data_and_model(cfg)
+    datamodule.setup("fit")
+    full = datamodule.selection_dataloaders(16)["target_test"]
+    capped = datamodule.selection_dataloaders(16, oracle_max_examples=5)["target_test"]
+    assert len(capped.dataset) == 5 < len(full.dataset)
+    first = [full.dataset[i]["input_ids"].tolist() for i in range(5)]
+    assert sorted(first) == sorted(capped.dataset[i]["input_ids"].tolist() for i in range(5))

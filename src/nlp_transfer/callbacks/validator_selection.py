@@ -11,7 +11,9 @@ before any `on_validation_end`, so ModelCheckpoint can monitor them. At the end 
 the table, each validator's pick and the oracle; train.py writes it into results.json under `selection`.
 
 The callback computes no features, pooling or losses itself: token-level rows, per-text features and
-per-text losses all come from `ModelOutputs`. Costs one extra pass over the target slice and target test.
+per-text losses all come from `ModelOutputs`. Costs one extra pass over the target slice (only when a
+validator reads it) and one over target test (only for the oracle: `oracle: false` skips it, and
+`oracle_max_examples` caps it).
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ class ValidatorSelection(pl.Callback):
         target_unlabeled_size: how many unlabeled target train texts the validators see.
         log_scores: also send each score to the loggers as `selection/<validator>` (ModelCheckpoint and
             the results see it either way).
+        oracle: measure the target test metric at every point (the oracle row and each pick's worth);
+            off, no target test pass is made during fit (the picks are then reported without it).
+        oracle_max_examples: measure it on the first N target test examples only (None: all).
     """
 
     def __init__(
@@ -81,6 +86,8 @@ class ValidatorSelection(pl.Callback):
         selection_metric: str,
         target_unlabeled_size: int = 512,
         log_scores: bool = True,
+        oracle: bool = True,
+        oracle_max_examples: int | None = None,
     ) -> None:
         if target_unlabeled_size <= 0:
             raise ValueError(f"selection.target_unlabeled_size must be positive, got {target_unlabeled_size}")
@@ -89,6 +96,8 @@ class ValidatorSelection(pl.Callback):
         self.target_metric = target_metric_name(selection_metric)
         self.target_unlabeled_size = target_unlabeled_size
         self.log_scores = log_scores
+        self.oracle = oracle
+        self.oracle_max_examples = oracle_max_examples
         self.points: list[dict[str, Any]] = []
         self.skipped: dict[str, str] = {}
         self._source_val: list[ModelOutputs] | None = None  # this validation point's, while it runs
@@ -147,22 +156,15 @@ class ValidatorSelection(pl.Callback):
     ) -> dict[str, Any]:
         """One table row from source-validation outputs: step, epoch, each validator's score (None if
         undefined) and the target metric."""
-        loaders = trainer.datamodule.selection_dataloaders(self.target_unlabeled_size)
-        modes = {module: module.training for module in pl_module.modules()}
-        pl_module.eval()
-        try:
-            with torch.inference_mode(), trainer.precision_plugin.forward_context():
-                target_unlabeled = collect_outputs(pl_module, loaders["target_unlabeled"])
-                target_test = collect_outputs(pl_module, loaders["target_test"])
-        finally:
-            for module, training in modes.items():
-                module.train(training)
+        needs = {need for validator in self.validators for need in validator.needs()}
+        outputs = self._encode_target(trainer, pl_module, with_unlabeled="target_unlabeled" in needs)
         metric_key = self.selection_metric.rsplit("/", 1)[-1]
         inputs = {
             "source_val": ModelOutputs.cat(source_val),
-            "target_unlabeled": ModelOutputs.cat(target_unlabeled),
             "source_val_metric": measure_metric(pl_module, source_val, metric_key),
         }
+        if "target_unlabeled" in outputs:
+            inputs["target_unlabeled"] = ModelOutputs.cat(outputs["target_unlabeled"])
         row: dict[str, Any] = {"step": trainer.global_step, "epoch": trainer.current_epoch}
         for validator in self.validators:
             try:
@@ -170,8 +172,26 @@ class ValidatorSelection(pl.Callback):
             except ValidatorUndefined as reason:
                 row[validator.name] = None
                 self.skipped[validator.name] = str(reason)
-        row[self.target_metric] = measure_metric(pl_module, target_test, metric_key)
+        if "target_test" in outputs:
+            row[self.target_metric] = measure_metric(pl_module, outputs["target_test"], metric_key)
         return row
+
+    def _encode_target(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, with_unlabeled: bool
+    ) -> dict[str, list[ModelOutputs]]:
+        """The model's outputs on the target splits this point needs: the unlabeled slice only when a
+        validator reads it, target test only for the oracle. Nothing is encoded twice."""
+        datamodule = trainer.datamodule
+        loaders = datamodule.selection_dataloaders(self.target_unlabeled_size, self.oracle_max_examples)
+        wanted = {"target_unlabeled": with_unlabeled, "target_test": self.oracle}
+        modes = {module: module.training for module in pl_module.modules()}
+        pl_module.eval()
+        try:
+            with torch.inference_mode(), trainer.precision_plugin.forward_context():
+                return {name: collect_outputs(pl_module, loaders[name]) for name, on in wanted.items() if on}
+        finally:
+            for module, training in modes.items():
+                module.train(training)
 
     def state_dict(self) -> dict[str, Any]:
         """Saved in every checkpoint, so a resumed run (ckpt_path=...) keeps the points before it."""

@@ -227,25 +227,38 @@ class TransferDataModule(pl.LightningDataModule):
             keys = ["source_test", "target_test"]
         return [self._loader(key, train=False, limit=self._limit("test")) for key in keys]
 
-    def selection_dataloaders(self, target_unlabeled_size: int = 512) -> dict[str, DataLoader]:
+    def selection_dataloaders(
+        self, target_unlabeled_size: int = 512, oracle_max_examples: int | None = None
+    ) -> dict[str, DataLoader]:
         """Loaders for label-free model selection (nlp_transfer.selection), for every strategy.
 
         `source_val` (labeled), `target_unlabeled`: the first `target_unlabeled_size` texts of the
         target's train file read WITHOUT labels (so a validator cannot see one), and `target_test`
-        (labeled, only for the oracle row, never for a choice). Evaluation order, no shuffling.
+        (labeled, only for the oracle row, never for a choice; its first `oracle_max_examples` examples
+        when capped). Evaluation order, no shuffling.
         """
         if target_unlabeled_size <= 0:
             raise DataError(f"selection.target_unlabeled_size must be positive, got {target_unlabeled_size}")
+        if oracle_max_examples is not None and oracle_max_examples <= 0:
+            raise DataError(
+                f"selection.oracle_max_examples must be positive or null (all), got {oracle_max_examples}"
+            )
         limit = min(target_unlabeled_size, self.max_train_examples or target_unlabeled_size)
         key = f"selection_target_unlabeled_{limit}"
         if key not in self.datasets:
             path = split_path(self.data_dir, self.target, "train")
             self.checksums[f"{self.target}/train"] = file_checksum(path)
             self.datasets[key], _ = self._load(path, self.target, with_labels=False, limit=limit)
+        test_key = "target_test"
+        if oracle_max_examples is not None and oracle_max_examples < len(self.datasets["target_test"]):
+            test_key = f"selection_target_test_{oracle_max_examples}"
+            if test_key not in self.datasets:
+                path = split_path(self.data_dir, self.target, "test")
+                self.datasets[test_key], _ = self._load(path, self.target, True, limit=oracle_max_examples)
         return {
             "source_val": self._loader("source_val", train=False, limit=self._limit("val")),
             "target_unlabeled": self._loader(key, train=False),
-            "target_test": self._loader("target_test", train=False),
+            "target_test": self._loader(test_key, train=False),
         }
 
 

@@ -33,11 +33,9 @@ def choose(points: Sequence[dict[str, Any]], validators: Sequence[Validator], ta
             if _defined(score) and (best is None or validator.better(score, best[validator.name])):
                 best = point
         if best is not None:
-            picks[validator.name] = {
-                "step": best["step"],
-                "score": best[validator.name],
-                target_metric: best[target_metric],
-            }
+            picks[validator.name] = {"step": best["step"], "score": best[validator.name]}
+            if target_metric in best:  # measured unless the oracle was off
+                picks[validator.name][target_metric] = best[target_metric]
     oracle: dict[str, Any] | None = None
     for point in points:
         if _defined(point.get(target_metric)) and (
