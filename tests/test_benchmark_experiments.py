@@ -1,0 +1,55 @@
+"""The benchmark experiments' plans, and that a rerun with a longer grid trains only the missing cells."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.test_run_identity import _train_py
+from tests.test_transfer_grid_sweeper import DOMAINS, plan, values
+
+CPU_PAIRS = ["books-kitchen", "kitchen-dvd", "dvd-electronics", "electronics-books"]
+STRATEGIES = {"fine_tune", "feature_extraction", "gradual_unfreeze", "lora", "udalm", "dann", "cdan", "mmd",
+              "coral"}  # fmt: skip
+
+
+def test_the_cpu_benchmark_is_every_strategy_on_four_pairs_each_domain_once_per_side_three_seeds() -> None:
+    jobs = [values(job) for job in plan("experiment=amazon_benchmark_cpu")]
+    assert len(jobs) == 3 * 4 * len(STRATEGIES)
+    assert {j["strategy"] for j in jobs} == STRATEGIES
+    pairs = [j["domain"].removeprefix("amazon_cycle/") for j in jobs]
+    assert set(pairs) == set(CPU_PAIRS)
+    sources = Counter(p.split("-")[0] for p in set(pairs))
+    targets = Counter(p.split("-")[1] for p in set(pairs))
+    assert sources == targets == Counter(DOMAINS)  # each domain is source once and target once
+    assert [j["seed"] for j in jobs] == sorted(j["seed"] for j in jobs)  # a whole seed before the next
+    assert not any("evaluate_on" in j for j in jobs)  # one job per pair: nothing merged
+
+
+def test_the_full_benchmark_merges_source_only_strategies_over_all_sixteen_pairs() -> None:
+    per_strategy = Counter(values(job)["strategy"] for job in plan("experiment=amazon_benchmark"))
+    source_only = {"fine_tune", "feature_extraction", "gradual_unfreeze", "lora"}
+    assert {s: per_strategy[s] for s in source_only} == {s: 3 * 4 for s in source_only}
+    assert {s: n for s, n in per_strategy.items() if s not in source_only} == {
+        s: 3 * 16 for s in STRATEGIES - source_only
+    }
+
+
+@pytest.mark.slow
+def test_a_rerun_with_another_strategy_added_trains_only_the_new_cells(tmp_path: Path) -> None:
+    """Job folders are named by what they run and the seed, so a longer grid keeps the finished ones."""
+    fits, sweep_dir = tmp_path / "fits.txt", tmp_path / "sweep"
+    common = ["-m", "experiment=amazon_benchmark_cpu", "seed=1", "domain=amazon_cycle/books-kitchen",
+              f"hydra.sweep.dir={sweep_dir}", "logger=none",
+              "+callbacks.count._target_=tests.test_run_identity.CountFits", f"+callbacks.count.path={fits}",
+              "+callbacks.count.seed=${hydra:runtime.choices.strategy}"]  # fmt: skip
+    first = _train_py(tmp_path, *common, "strategy=fine_tune")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and not p.name.startswith(".")) == [
+        "fine_tune_tiny_sentiment_books-kitchen_seed1"
+    ]
+    rerun = _train_py(tmp_path, *common, "strategy=fine_tune,dann")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert fits.read_text().split() == ["fine_tune", "dann"]  # fine_tune was not trained again
