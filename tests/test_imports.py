@@ -41,5 +41,11 @@ def test_printing_the_composed_config_imports_no_heavy_library() -> None:
     assert imported_heavy_modules(code) == []
 
 
-def test_the_results_cli_imports_neither_torch_nor_lightning() -> None:
-    assert imported_heavy_modules("import nlp_transfer.results.cli") == []
+def test_the_nlp_transfer_command_imports_neither_torch_nor_lightning() -> None:
+    """Every command module is imported to build `nlp-transfer --help`; none may pull in torch."""
+    code = (
+        "import contextlib, io\nfrom nlp_transfer.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])"
+    )
+    assert imported_heavy_modules(code) == []

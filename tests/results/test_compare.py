@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlp_transfer.results.cli import main
+from nlp_transfer.cli import main
 from nlp_transfer.results.compare import CompareError, compare_sweep
 from nlp_transfer.results.predictions import prediction_path, read_predictions, write_predictions
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from nlp_transfer.callbacks.sweep_report import WriteSweepReport
-from nlp_transfer.results.cli import main
+from nlp_transfer.cli import main
 from nlp_transfer.results.collect import collect
 from tests.results.test_tables import write_run
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from nlp_transfer.results.cli import build_report, main
+from nlp_transfer.cli import main
+from nlp_transfer.results.cli import build_report
 from nlp_transfer.results.collect import collect_runs
 from nlp_transfer.results.tables import markdown_table
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from nlp_transfer.results.cli import main
+from nlp_transfer.cli import main
 
 sys.exit(main(["results", *sys.argv[1:]]))

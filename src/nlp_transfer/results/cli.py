@@ -77,42 +77,20 @@ def run_listing(runs: RunCollection) -> list[str]:
     return lines
 
 
-def run_compare(sweep_dir: Path, baseline: str, resamples: int, out: Path | None) -> int:
-    """`nlp-transfer compare`: print the comparison and write it (exit 2 with the reason when refused)."""
-    from nlp_transfer.results.compare import CompareError, compare_markdown, compare_sweep
-
-    try:
-        results = compare_sweep(sweep_dir, baseline, resamples=resamples)
-    except (CompareError, FileNotFoundError) as err:
-        print(f"nlp-transfer compare: {err}", file=sys.stderr)
-        return 2
-    text = compare_markdown(results, baseline)
-    out = out or sweep_dir / "compare.md"
-    out.write_text(text, encoding="utf-8")
-    print(text)
-    print(f"wrote markdown: {out}")
-    return 0
+HELP = "tables and figures from a sweep's results.json files"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nlp-transfer", description="nlp-transfer tools")
-    commands = parser.add_subparsers(dest="command", required=True)
-    results = commands.add_parser("results", help="tables and figures from a sweep's results.json files")
-    results.add_argument("sweep_dir", type=Path, help="a multirun folder (or any folder of runs)")
-    results.add_argument("--out", type=Path, default=None, help="where to write (default: the sweep folder)")
-    results.add_argument("--no-plots", action="store_true", help="tables only")
-    results.add_argument(
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sweep_dir", type=Path, help="a multirun folder (or any folder of runs)")
+    parser.add_argument("--out", type=Path, default=None, help="where to write (default: the sweep folder)")
+    parser.add_argument("--no-plots", action="store_true", help="tables only")
+    parser.add_argument(
         "--allow-incomplete", action="store_true",
         help="exit 0 even when some results.json are unreadable, incomplete or still running",
     )  # fmt: skip
-    compare = commands.add_parser("compare", help="each strategy vs a baseline: paired bootstrap, Holm")
-    compare.add_argument("sweep_dir", type=Path, help="a sweep whose runs wrote prediction files")
-    compare.add_argument("--baseline", default="fine_tune", help="the strategy to compare against")
-    compare.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples")
-    compare.add_argument("--out", type=Path, default=None, help="Markdown file (default: <sweep>/compare.md)")
-    args = parser.parse_args(argv)
-    if args.command == "compare":
-        return run_compare(args.sweep_dir, args.baseline, args.resamples, args.out)
+
+
+def run(args: argparse.Namespace) -> int:
     try:
         runs = collect(args.sweep_dir)
         written = build_report(args.sweep_dir, args.out, plots=not args.no_plots, runs=runs)
@@ -134,7 +112,3 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

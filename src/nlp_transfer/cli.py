@@ -1,0 +1,31 @@
+"""`nlp-transfer <command>`: one entry point, one module per command.
+
+Each command module names its `HELP` line and provides `add_arguments(parser)` and `run(args) -> int`
+(the exit status). Adding a command is one module plus one line in `COMMANDS`. Command modules import
+no torch or Lightning at module level, so `nlp-transfer --help` and the table commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS: dict[str, str] = {
+    "results": "nlp_transfer.results.cli",
+    "compare": "nlp_transfer.results.compare_cli",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nlp-transfer", description="nlp-transfer tools")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    modules = {name: importlib.import_module(path) for name, path in COMMANDS.items()}
+    for name, module in modules.items():
+        module.add_arguments(subparsers.add_parser(name, help=module.HELP, description=module.HELP))
+    args = parser.parse_args(argv)
+    return modules[args.command].run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
