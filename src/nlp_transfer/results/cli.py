@@ -77,6 +77,33 @@ def run_listing(runs: RunCollection) -> list[str]:
     return lines
 
 
+def against_reference(runs: RunCollection, path: Path) -> int:
+    """Print the reference's published rows and this sweep's drift from the committed runs; 1 if drifted."""
+    from nlp_transfer.results.reference import (
+        ReferenceError,
+        committed_scores,
+        drift,
+        drift_markdown,
+        load_reference,
+        published_markdown,
+    )  # fmt: skip
+
+    try:
+        reference = load_reference(path)
+    except ReferenceError as err:
+        print(f"nlp-transfer results: {err}", file=sys.stderr)
+        return 2
+    drifts = drift(runs.rows, committed_scores(reference["committed"], reference["task"]))
+    print(published_markdown(reference))
+    print(drift_markdown(drifts))
+    moved = [d for d in drifts if d.drifted]
+    if moved:
+        print(f"nlp-transfer results: {len(moved)} cell(s) moved beyond seed noise since the committed runs "
+              f"of {path} (marked DRIFTED above).", file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
+
+
 HELP = "tables and figures from a sweep's results.json files"
 
 
@@ -87,6 +114,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-incomplete", action="store_true",
         help="exit 0 even when some results.json are unreadable, incomplete or still running",
+    )  # fmt: skip
+    parser.add_argument(
+        "--against", type=Path, default=None,
+        help="a reference file (benchmarks/reference/*.yaml): published rows beside ours, and exit 1 when a "
+        "cell moved beyond seed noise since the project's committed runs",
     )  # fmt: skip
 
 
@@ -104,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
     for kind, paths in written.items():
         for path in paths:
             print(f"wrote {kind}: {path}")
+    if args.against is not None and against_reference(runs, args.against) != 0:
+        return 1
     if runs.incomplete and not args.allow_incomplete:
         print(
             f"nlp-transfer results: {len(runs.incomplete)} run(s) unreadable, incomplete or running (listed "
