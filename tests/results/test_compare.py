@@ -89,4 +89,30 @@ def test_ner_score_parts_give_seqeval_micro_f1() -> None:
     scores = _scores([preds])
     expected = f1_score([[names[i] for i in s] for s in gold], [[names[i] for i in s] for s in pred])
     assert scores.value() == pytest.approx(expected)
-    assert scores.numerator.shape == (1, 3)
+    assert scores.numerator.shape == (1, 3, 1)  # one part: micro F1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("task", "metric", "recorded"), [("emotion", "macro_f1", "macro_f1"), ("ner", "entity_f1", "f1")]
+)
+def test_three_seeds_of_two_strategies_compare_in_the_tasks_own_metric(
+    run_training, tmp_path: Path, task: str, metric: str, recorded: str
+) -> None:
+    """Emotion in macro-F1 (one bootstrap part per class), NER in entity F1 (resampling sentences): the
+    observed difference is the seed-averaged difference of the metrics the runs themselves recorded."""
+    records = {}
+    for strategy in ("fine_tune", "dann"):
+        for seed in (1, 2, 3):
+            records[(strategy, seed)] = run_training(
+                f"task={task}", f"strategy={strategy}", f"seed={seed}", "selection=none",
+                output_dir=tmp_path / "sweep" / f"{strategy}_{seed}",
+            )  # fmt: skip
+    [result] = compare_sweep(tmp_path / "sweep", "fine_tune", resamples=300)
+    assert (result.task, result.strategy, result.metric) == (task, "dann", metric)
+    (pair,) = result.pairs
+    score = {k: r["metrics"][f"target/test/{recorded}"] for k, r in records.items()}
+    expected = np.mean([score[("dann", s)] - score[("fine_tune", s)] for s in (1, 2, 3)])
+    comparison = result.pairs[pair]
+    assert comparison.difference.mean == pytest.approx(expected, abs=1e-6)
+    assert comparison.difference.low <= comparison.difference.mean <= comparison.difference.high

@@ -104,3 +104,33 @@ def test_win_tie_loss_counts_an_interval_containing_zero_as_a_tie():
         Interval(0.2, None, None, 1),
     ]
     assert win_tie_loss(intervals) == (1, 3, 1)
+
+
+def test_macro_f1_parts_give_torchmetrics_macro_f1_with_absent_classes_left_out() -> None:
+    import torch
+    from torchmetrics.classification import MulticlassF1Score
+
+    rng = np.random.default_rng(3)
+    gold = rng.integers(0, 4, size=(2, 60))  # class 4 of 5 never occurs: it drops out of the mean
+    pred = np.where(rng.random((2, 60)) < 0.6, gold, rng.integers(0, 4, size=(2, 60)))
+    scores = Scores.macro_f1(gold, pred, num_classes=5)
+    per_seed = [
+        MulticlassF1Score(num_classes=5, average="macro")(torch.tensor(p), torch.tensor(g)).item()
+        for g, p in zip(gold, pred, strict=True)
+    ]
+    assert scores.value() == pytest.approx(np.mean(per_seed), abs=1e-6)
+    # by hand for seed 0, class by class
+    f1s = [2 * np.sum((gold[0] == c) & (pred[0] == c)) / (np.sum(gold[0] == c) + np.sum(pred[0] == c))
+           for c in range(4)]  # fmt: skip
+    assert Scores.macro_f1(gold[:1], pred[:1], 5).value() == pytest.approx(np.mean(f1s))
+
+
+def test_macro_f1_bootstrap_of_identical_predictions_is_exactly_zero_and_a_better_model_wins() -> None:
+    rng = np.random.default_rng(4)
+    gold = rng.integers(0, 3, size=(3, 200))
+    noisy = np.where(rng.random((3, 200)) < 0.5, gold, rng.integers(0, 3, size=(3, 200)))
+    baseline = Scores.macro_f1(gold, noisy, 3)
+    same = paired_bootstrap([(baseline, Scores.macro_f1(gold, noisy, 3))], resamples=300)
+    assert same.difference.mean == 0 and same.difference.low == 0 and same.difference.high == 0
+    better = paired_bootstrap([(baseline, Scores.macro_f1(gold, gold, 3))], resamples=300)
+    assert better.difference.low > 0.2 and better.p_value < 0.01

@@ -70,12 +70,24 @@ def _entity_counts(preds: Predictions) -> tuple[np.ndarray, np.ndarray]:
     return np.array(twice_tp), np.array(total)
 
 
-def _scores(runs: list[Predictions]) -> Scores:
-    """(seeds, examples) score parts of one strategy's runs on one test split."""
+def _scores(runs: list[Predictions], metric: str = "acc") -> Scores:
+    """Score parts of one strategy's runs on one test split, for the task's headline `metric`: entity F1
+    (token level), macro_f1 (one part per class) or accuracy."""
     if runs[0].level == "token":
         parts = [_entity_counts(p) for p in runs]
         return Scores(np.stack([p[0] for p in parts]), np.stack([p[1] for p in parts]))
-    return Scores.accuracy(np.stack([(p.pred == p.gold).astype(np.float64) for p in runs]))
+    gold, pred = np.stack([p.gold for p in runs]), np.stack([p.pred for p in runs])
+    if metric == "macro_f1":
+        return Scores.macro_f1(gold, pred, len(runs[0].label_names))
+    return Scores.accuracy((pred == gold).astype(np.float64))
+
+
+def _metric(rows: list[RunRow], preds: Predictions) -> str:
+    """The name the comparison is made in: entity_f1 for token level, else the runs' headline metric
+    (acc, macro_f1); a headline without a per-example decomposition falls back to accuracy, named so."""
+    if preds.level == "token":
+        return "entity_f1"
+    return rows[0].headline if rows[0].headline in ("acc", "macro_f1") else "acc"
 
 
 def _checked(rows: list[RunRow]) -> list[Predictions]:
@@ -117,8 +129,8 @@ def compare_sweep(
         for pair in sorted(set(by_pair) & set(reference)):
             runs = _checked(reference[pair] + by_pair[pair])
             split = len(reference[pair])
-            blocks[pair] = (_scores(runs[:split]), _scores(runs[split:]))
-            metric = "entity_f1" if runs[0].level == "token" else "acc"
+            metric = _metric(reference[pair], runs[0])
+            blocks[pair] = (_scores(runs[:split], metric), _scores(runs[split:], metric))
         if not blocks:
             continue
         pairs = {pair: paired_bootstrap([block], resamples, seed=seed) for pair, block in blocks.items()}

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -58,24 +59,51 @@ def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> Inter
 
 @dataclass(frozen=True)
 class Scores:
-    """Per-example parts of a ratio score, shape (seeds, examples): score = Σ numerator / Σ denominator."""
+    """Per-example parts of a score, shape (seeds, examples) or (seeds, examples, parts).
+
+    Each part is a ratio Σ numerator / Σ denominator over examples; the score is the mean of the parts
+    (parts whose denominator sums to 0 are left out). One part: accuracy (correct / 1) or micro entity F1
+    (2·TP / (predicted + gold) per sentence). One part per class: macro-F1, class c's F1 being
+    Σ 2·[gold=c ∧ pred=c] / Σ ([gold=c] + [pred=c]) — a class absent from gold and predictions drops out,
+    as in torchmetrics' macro average. Resampling examples keeps every part's sums consistent.
+    """
 
     numerator: np.ndarray
     denominator: np.ndarray
 
     def __post_init__(self) -> None:
-        if self.numerator.shape != self.denominator.shape or self.numerator.ndim != 2:
-            raise ValueError(f"Scores need two (seeds, examples) arrays, got {self.numerator.shape} and "
-                             f"{self.denominator.shape}")  # fmt: skip
+        if self.numerator.shape != self.denominator.shape or self.numerator.ndim not in (2, 3):
+            raise ValueError(f"Scores need two (seeds, examples[, parts]) arrays, got {self.numerator.shape} "
+                             f"and {self.denominator.shape}")  # fmt: skip
+        if self.numerator.ndim == 2:  # one part
+            object.__setattr__(self, "numerator", self.numerator[..., None])
+            object.__setattr__(self, "denominator", self.denominator[..., None])
 
     @classmethod
     def accuracy(cls, correct: np.ndarray) -> Scores:
         correct = np.atleast_2d(np.asarray(correct, dtype=np.float64))
         return cls(correct, np.ones_like(correct))
 
+    @classmethod
+    def macro_f1(cls, gold: np.ndarray, pred: np.ndarray, num_classes: int) -> Scores:
+        """From (seeds, examples) class ids: one F1 part per class."""
+        gold, pred = np.atleast_2d(gold), np.atleast_2d(pred)
+        classes = np.arange(num_classes)
+        is_gold, is_pred = gold[..., None] == classes, pred[..., None] == classes
+        return cls(2.0 * (is_gold & is_pred), is_gold.astype(np.float64) + is_pred)
+
     def value(self) -> float:
-        """The score averaged over seeds (each seed's ratio first)."""
-        return float(np.mean(self.numerator.sum(axis=1) / self.denominator.sum(axis=1)))
+        """The score averaged over seeds (each seed's score first)."""
+        return float(np.mean(_part_mean(self.numerator.sum(axis=1), self.denominator.sum(axis=1))))
+
+
+def _part_mean(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """Mean over the last axis of numerator / denominator, leaving out parts with a zero denominator."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(denominator > 0, numerator / denominator, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all parts empty: NaN, dropped by the caller
+        return np.nanmean(ratio, axis=-1)
 
 
 @dataclass(frozen=True)
@@ -96,9 +124,11 @@ def _resampled_difference(
     for start in range(0, resamples, chunk):
         stop = min(start + chunk, resamples)
         weights = rng.multinomial(n, np.full(n, 1.0 / n), size=stop - start).astype(np.float64)
-        b_num, b_den, c_num, c_den = (weights @ part.T for part in parts)  # (chunk, seeds) each
-        with np.errstate(invalid="ignore", divide="ignore"):
-            diff = np.nanmean(c_num / c_den, axis=1) - np.nanmean(b_num / b_den, axis=1)
+        # (chunk, examples) × (seeds, examples, parts) → (chunk, seeds, parts)
+        b_num, b_den, c_num, c_den = (np.einsum("re,sep->rsp", weights, part) for part in parts)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            diff = np.nanmean(_part_mean(c_num, c_den), axis=1) - np.nanmean(_part_mean(b_num, b_den), axis=1)
         out[start:stop] = diff
     return out
 
