@@ -220,6 +220,10 @@ def main(cfg: DictConfig) -> float | None:
     In a multirun a failing job is logged and recorded (status `failed` in its results.json) and the
     sweep goes on; the sweep's exit code is then non-zero (see callbacks/sweep_status.py).
     """
+    if _in_multirun():  # later jobs of this process copy the backbone the first one read
+        from nlp_transfer.models.pretrained_memo import reuse_loaded_weights
+
+        reuse_loaded_weights()
     try:
         record = train(cfg)
     except RunInterrupted as interrupted:  # also ends a multirun: the same command resumes it

