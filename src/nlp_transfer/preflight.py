@@ -182,7 +182,8 @@ def check_parts(cfg: DictConfig, datamodule: Any, model: Any, encoder: Any) -> N
             f"per domain, so it would be skipped on every step. Use `strategy.max_domain_rows={min_rows}` "
             f"or more (or null)."
         )
-    if datamodule.level == "sequence" and datamodule.batch_size < min_rows:
+    rows = datamodule.task_level.guaranteed_rows(datamodule.batch_size)
+    if rows is not None and rows < min_rows:
         raise ConfigError(
             f"task.batch_size={datamodule.batch_size}: {strategy}'s domain loss needs at least {min_rows} "
             f"texts per domain in a batch, so it would be skipped on every step (plain fine-tuning under "

@@ -42,8 +42,16 @@ def discover_domains(data_dir: Path) -> list[str]:
 class TransferDataModule(pl.LightningDataModule):
     """Loaders for one domain pair; subclasses implement `_load` and set `label_space`."""
 
-    #: `sequence` (one label per text) or `token` (one label per word): strategies shape their head by it
+    #: the task level's name, `sequence` (one label per text) or `token` (one label per word); strategies
+    #: take it (a string, so it goes into hparams and checkpoints) and ask `task_level` for the behaviour
     level: ClassVar[str] = "sequence"
+
+    @property
+    def task_level(self) -> Any:
+        """The level object (strategies/task_level.py): metrics, rows, pooling rule, predictions."""
+        from nlp_transfer.strategies.task_level import task_level
+
+        return task_level(self.level)
 
     def __init__(
         self,

@@ -4,8 +4,8 @@ It owns what all strategies share: encoder → features → head, the supervised
 their log names (`source/val/acc`, `target/test/macro_f1`, `target/test/f1` for NER, ...), and
 the optimizer. A strategy file adds only its idea (freeze the encoder, add an adversarial loss, ...).
 
-Two task levels use the same code: `sequence` (one label per text: pooled features, accuracy and
-macro-F1) and `token` (one label per word: every token's features, entity-level F1).
+Every task level uses the same code: what differs between `sequence` (one label per text) and `token`
+(one label per word) is asked of the level object (strategies/task_level.py), never tested by name.
 """
 
 from __future__ import annotations
@@ -19,34 +19,22 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from torchmetrics import Metric, MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from nlp_transfer.checkpoint_identity import IDENTITY_KEY, check_identity
-from nlp_transfer.metrics.entity_f1 import EntityF1
 from nlp_transfer.models.backbone import hidden_size
-from nlp_transfer.models.pooling import pool
 from nlp_transfer.results.predictions import PREDICTIONS_DIR
 from nlp_transfer.strategies.optimization import decay_groups
 from nlp_transfer.strategies.outputs import IGNORE_INDEX, ModelOutputs
+from nlp_transfer.strategies.task_level import TaskLevel, task_level
 from nlp_transfer.strategies.test_predictions import TestPredictions
 
 Batch = dict[str, torch.Tensor]
 TEST_SPLITS = ("source/test", "target/test")  # the default; a DataModule may name others (test_split_names)
-LEVELS = ("sequence", "token")
 
 
-def task_metrics(label_names: list[str], level: str) -> Metric | MetricCollection:
-    """Sequence level: accuracy, macro-F1 and per-class F1. Token level: entity P/R/F1 and per-type F1."""
-    if level == "token":
-        return EntityF1(label_names, ignore_index=IGNORE_INDEX)
-    num = len(label_names)
-    return MetricCollection(
-        {
-            "acc": MulticlassAccuracy(num_classes=num, average="micro"),
-            "macro_f1": MulticlassF1Score(num_classes=num, average="macro"),
-            "class_f1": MulticlassF1Score(num_classes=num, average="none"),
-        }
-    )
+def task_metrics(label_names: list[str], level: str | TaskLevel) -> Metric | MetricCollection:
+    """A fresh metric of the level (strategies/task_level.py) for one split."""
+    return task_level(level).metrics(label_names)
 
 
 class TransferModule(pl.LightningModule):
@@ -60,7 +48,7 @@ class TransferModule(pl.LightningModule):
         scheduler: optional factory `scheduler(optimizer, total_steps=...)`, stepped every batch.
         pooling: `cls` or `mean` pooling of the last hidden layer (sequence level only).
         weight_decay: decay for weights (biases and norm scales are never decayed).
-        level: `sequence` or `token`, given by the task's DataModule.
+        level: the task level's name (`sequence`, `token`), given by the task's DataModule.
     """
 
     #: whether the strategy trains on unlabeled target text (the DataModule is told by train.py)
@@ -78,8 +66,7 @@ class TransferModule(pl.LightningModule):
         level: str = "sequence",
     ) -> None:
         super().__init__()
-        if level not in LEVELS:
-            raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+        self.task_level = task_level(level)  # the object behind the name (strategies/task_level.py)
         self.save_hyperparameters(ignore=["encoder", "head", "optimizer", "scheduler", "discriminator"])
         self.encoder = encoder.train()  # `from_pretrained` returns eval mode: dropout would be off
         self.label_names = list(label_names)
@@ -89,9 +76,9 @@ class TransferModule(pl.LightningModule):
         self.scheduler_factory = scheduler
         self.pooling = pooling
         self.weight_decay = weight_decay
-        self.val_metrics = task_metrics(self.label_names, level)
+        self.val_metrics = self.task_level.metrics(self.label_names)
         self.test_splits = TEST_SPLITS
-        self.test_metrics = nn.ModuleList(task_metrics(self.label_names, level) for _ in TEST_SPLITS)
+        self.test_metrics = nn.ModuleList(self.task_level.metrics(self.label_names) for _ in TEST_SPLITS)
         self._updated: set[str] = set()  # which metric prefixes saw data this epoch
         self._base_seed = torch.initial_seed()  # set by seed_everything before the model is built
         #: the task and backbone names, set by whoever builds the module from a config (assembly)
@@ -124,11 +111,11 @@ class TransferModule(pl.LightningModule):
         """(batch, hidden) pooled features, or (batch, seq, hidden) token features at token level."""
         hidden = self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
         hidden = hidden.last_hidden_state
-        return hidden if self.level == "token" else pool(hidden, batch["attention_mask"], self.pooling)
+        return self.task_level.features(hidden, batch["attention_mask"], self.pooling)
 
     def domain_features(self, features: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Rows for a domain loss: one per text, or one per real (non-padding) token at token level."""
-        return features[batch["attention_mask"].bool()] if self.level == "token" else features
+        return self.task_level.rows(features, batch["attention_mask"])
 
     def forward(self, batch: Batch) -> torch.Tensor:
         """Logits: (batch, num_labels), or (batch, seq, num_labels) at token level."""
@@ -139,7 +126,7 @@ class TransferModule(pl.LightningModule):
         labels and the token mask (see strategies/outputs.py). Validation, test and the label-free
         validators all call this; a strategy that changes how a batch becomes outputs overrides it."""
         features = self.features(batch)
-        return ModelOutputs.from_batch(features, self.head(features), batch, self.level)
+        return ModelOutputs.from_batch(features, self.head(features), batch, self.task_level)
 
     def supervised_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Cross-entropy over texts or over labeled tokens (IGNORE_INDEX positions skipped)."""
@@ -150,7 +137,7 @@ class TransferModule(pl.LightningModule):
     def loss_count(self, labels: torch.Tensor) -> int:
         """What a batch's mean loss averages over: texts, or labeled tokens at token level. Weighting each
         batch by it makes the epoch's loss the mean over the split, whatever the batches (length-sorted)."""
-        return int((labels != IGNORE_INDEX).sum()) if self.level == "token" else len(labels)
+        return self.task_level.loss_count(labels)
 
     def model_step(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One supervised step on a labeled batch: (loss, predictions, targets)."""
@@ -198,9 +185,9 @@ class TransferModule(pl.LightningModule):
         splits = tuple(getattr(self.trainer.datamodule, "test_split_names", TEST_SPLITS))
         if splits != self.test_splits:
             self.test_splits = splits
-            self.test_metrics = nn.ModuleList(task_metrics(self.label_names, self.level) for _ in splits)
+            self.test_metrics = nn.ModuleList(self.task_level.metrics(self.label_names) for _ in splits)
             self.test_metrics.to(self.device)
-        self._test_predictions = TestPredictions(self.trainer, self.level)
+        self._test_predictions = TestPredictions(self.trainer, self.task_level)
 
     def test_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         outputs = self.outputs(batch)

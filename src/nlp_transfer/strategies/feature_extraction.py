@@ -17,7 +17,6 @@ import torch
 from nlp_transfer.callbacks.feature_cache import CACHED_FEATURES, FeatureCache
 from nlp_transfer.models.fingerprint import weights_fingerprint
 from nlp_transfer.models.hidden_layers import check_layer_choice, token_states
-from nlp_transfer.models.pooling import pool
 from nlp_transfer.strategies.base import Batch, TransferModule
 
 
@@ -69,7 +68,7 @@ class FeatureExtractionModule(TransferModule):
         hidden = token_states(
             self.encoder, batch["input_ids"], batch["attention_mask"], self.layers, self.num_layers
         )
-        return hidden if self.level == "token" else pool(hidden, batch["attention_mask"], self.pooling)
+        return self.task_level.features(hidden, batch["attention_mask"], self.pooling)
 
     def feature_signature(self) -> dict[str, Any]:
         """Everything on the model side that changes `encode`'s output (the feature cache's key)."""
@@ -79,7 +78,7 @@ class FeatureExtractionModule(TransferModule):
             "config": json.dumps(config.to_diff_dict(), sort_keys=True, default=str),
             "weights": weights_fingerprint(self.encoder),
             "level": self.level,
-            "pooling": self.pooling if self.level == "sequence" else None,
+            "pooling": self.pooling if self.task_level.pools else None,
             "layers": self.layers,
             "num_layers": self.num_layers if self.layers == "mean_last_k" else None,
         }

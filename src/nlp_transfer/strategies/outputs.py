@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import torch
 from torch.nn import functional as F
 
 from nlp_transfer.data.collate import IGNORE_INDEX  # a row with no label: padding, special tokens, ...
+
+if TYPE_CHECKING:
+    from nlp_transfer.strategies.task_level import TaskLevel
 
 __all__ = ["IGNORE_INDEX", "ModelOutputs"]
 
@@ -59,18 +63,22 @@ class ModelOutputs:
     # ----------------------------------------------------------------- building
     @classmethod
     def from_batch(
-        cls, features: torch.Tensor, logits: torch.Tensor, batch: Mapping[str, torch.Tensor], level: str
+        cls,
+        features: torch.Tensor,
+        logits: torch.Tensor,
+        batch: Mapping[str, torch.Tensor],
+        level: str | TaskLevel,
     ) -> ModelOutputs:
-        """From the head's input and output on a batch: token level keeps the real tokens' rows."""
-        labels = batch.get("labels")
-        mask = None
-        if level == "token":
-            mask = batch["attention_mask"].bool()
-            features, logits = features[mask], logits[mask]
-            labels = None if labels is None else labels[mask]
-            example = mask.nonzero()[:, 0]
-        else:
-            example = torch.arange(len(logits), device=logits.device)
+        """From the head's input and output on a batch, one row per the level's unit (a text, a real
+        token); the attention mask is kept when rows are not texts."""
+        from nlp_transfer.strategies.task_level import task_level
+
+        level = task_level(level)
+        labels, attention = batch.get("labels"), batch["attention_mask"]
+        mask = None if level.one_row_per_text else attention.bool()
+        features, logits = level.rows(features, attention), level.rows(logits, attention)
+        labels = None if labels is None else level.rows(labels, attention)
+        example = level.row_examples(attention)
         logits = logits.float()
         loss = None
         if labels is not None:

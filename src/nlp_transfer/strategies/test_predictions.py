@@ -17,7 +17,8 @@ import numpy as np
 
 from nlp_transfer.distributed import gathered
 from nlp_transfer.results.predictions import Predictions, prediction_file_name, write_predictions
-from nlp_transfer.strategies.outputs import IGNORE_INDEX, ModelOutputs
+from nlp_transfer.strategies.outputs import ModelOutputs
+from nlp_transfer.strategies.task_level import TaskLevel, task_level
 
 log = logging.getLogger(__name__)
 
@@ -41,28 +42,18 @@ def tested_domains(datamodule: Any) -> list[str]:
 class TestPredictions:
     """Per test loader: the rows seen so far on this rank, as (example index, gold, pred, extra)."""
 
-    def __init__(self, trainer: Any, level: str) -> None:
+    def __init__(self, trainer: Any, level: str | TaskLevel) -> None:
         loaders = trainer.test_dataloaders
         loaders = loaders if isinstance(loaders, list | tuple) else [loaders]
-        self.level = level
+        self.level = task_level(level)
         self.orders = [loader_order(loader) for loader in loaders]
         self.sizes = [len(loader.dataset) for loader in loaders]
         self.rows: list[list[tuple]] = [[] for _ in loaders]
 
     def add(self, loader_idx: int, outputs: ModelOutputs) -> None:
         """One batch's outputs: probabilities per text, or the scored words' tags per sentence (NER)."""
-        rows, order = self.rows[loader_idx], self.orders[loader_idx]
-        if self.level == "token":
-            preds, labels = (values.detach().cpu() for values in outputs.metric_inputs())
-            for gold, pred in zip(labels, preds, strict=True):
-                scored = gold != IGNORE_INDEX
-                rows.append((order[len(rows)], gold[scored].numpy(), pred[scored].numpy(), None))
-            return
-        probs, labels = outputs.probs.detach().cpu(), outputs.labels
-        if labels is None:
-            raise ValueError("test predictions need labeled batches: the test split has no labels")
-        for gold, prob in zip(labels.tolist(), probs, strict=True):
-            rows.append((order[len(rows)], gold, int(prob.argmax()), prob.half().numpy()))
+        rows = self.rows[loader_idx]
+        rows += self.level.prediction_rows(outputs, self.orders[loader_idx], len(rows))
 
     def write(self, module: Any, out_dir: Path) -> list[Path]:
         """Gather the ranks' rows (DDP) and, on rank 0, write `<out_dir>/<domain>_test.npz` per domain."""
@@ -87,15 +78,8 @@ class TestPredictions:
         by_index = {row[0]: row for row in reversed(rows)}  # DDP pads shards with repeats: keep one
         rows = [by_index[i] for i in sorted(by_index)]
         common = {
-            "task": datamodule.name, "domain": domain, "split": "test", "level": self.level,
+            "task": datamodule.name, "domain": domain, "split": "test", "level": self.level.name,
             "checksum": datamodule.checksums[f"{domain}/test"], "label_names": list(module.label_names),
             "file_examples": size, "index": np.array([r[0] for r in rows], dtype=np.int64),
         }  # fmt: skip
-        if self.level == "token":
-            counts = np.array([len(r[1]) for r in rows], dtype=np.int64)
-            gold = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0, np.int64)
-            pred = np.concatenate([r[2] for r in rows]) if rows else np.zeros(0, np.int64)
-            return Predictions(**common, gold=gold, pred=pred, word_counts=counts)
-        probs = np.stack([r[3] for r in rows]) if rows else np.zeros((0, len(module.label_names)))
-        gold = np.array([r[1] for r in rows], dtype=np.int64)
-        return Predictions(**common, gold=gold, pred=np.array([r[2] for r in rows]), probs=probs)
+        return self.level.predictions(rows, common, len(module.label_names))

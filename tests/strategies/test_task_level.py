@@ -1,0 +1,42 @@
+"""The task level object: what differs between one label per text and one label per word, in one place."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from nlp_transfer.data.collate import IGNORE_INDEX
+from nlp_transfer.models.pooling import pool
+from nlp_transfer.strategies.task_level import LEVELS, SequenceLevel, TokenLevel, task_level
+
+MASK = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]])
+HIDDEN = torch.arange(2 * 4 * 3, dtype=torch.float32).reshape(2, 4, 3)
+
+
+def test_sequence_rows_are_pooled_texts() -> None:
+    level = task_level("sequence")
+    features = level.features(HIDDEN, MASK, "mean")
+    assert torch.equal(features, pool(HIDDEN, MASK, "mean")) and features.shape == (2, 3)
+    assert level.rows(features, MASK) is features
+    assert level.row_examples(MASK).tolist() == [0, 1]
+    assert level.loss_count(torch.tensor([1, 0])) == 2 and level.guaranteed_rows(16) == 16
+    assert set(level.metrics(["neg", "pos"]).keys()) == {"acc", "macro_f1", "class_f1"}
+
+
+def test_token_rows_are_the_real_tokens_and_only_labeled_ones_count_for_the_loss() -> None:
+    level = task_level("token")
+    features = level.features(HIDDEN, MASK, "mean")
+    assert features is HIDDEN  # no pooling: one row per token
+    rows = level.rows(features, MASK)
+    assert rows.shape == (5, 3) and torch.equal(rows[3], HIDDEN[1, 0])
+    assert level.row_examples(MASK).tolist() == [0, 0, 0, 1, 1]
+    labels = torch.tensor([[IGNORE_INDEX, 1, 2, IGNORE_INDEX], [IGNORE_INDEX, 0, IGNORE_INDEX, IGNORE_INDEX]])
+    assert level.loss_count(labels) == 3
+    assert level.guaranteed_rows(16) is None  # depends on the sentences' lengths
+
+
+def test_levels_are_found_by_name_and_an_unknown_one_is_refused() -> None:
+    assert isinstance(LEVELS["sequence"], SequenceLevel) and isinstance(LEVELS["token"], TokenLevel)
+    assert task_level(LEVELS["token"]) is LEVELS["token"]
+    with pytest.raises(ValueError, match=r"level must be one of \['sequence', 'token'\], got 'spans'"):
+        task_level("spans")
