@@ -7,10 +7,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from sklearn.metrics import adjusted_mutual_info_score
 
 from nlp_transfer.selection.bnm import BNMValidator
 from nlp_transfer.selection.class_ami import ClassAMIValidator
 from nlp_transfer.selection.snd import SNDValidator, soft_neighborhood_density
+from nlp_transfer.selection.subsample import fixed_subset
 from nlp_transfer.selection.validator import ValidatorUndefined
 from nlp_transfer.strategies.outputs import ModelOutputs
 
@@ -59,7 +61,18 @@ def test_class_ami_clusters_normalised_features() -> None:
     assert ClassAMIValidator()(target_unlabeled=following) == pytest.approx(1.0)
 
 
-def test_class_ami_needs_more_rows_than_classes() -> None:
+def test_class_ami_clusters_a_fixed_subset_of_at_most_max_rows_and_needs_more_rows_than_classes() -> None:
+    # 40 rows in two direction groups; predictions follow the groups except on rows 0–9 (crossed)
+    features = [[1.0, 0.01 * i] for i in range(20)] + [[0.01 * i, 1.0] for i in range(20)]
+    probs = [[0.9, 0.1]] * 20 + [[0.1, 0.9]] * 20
+    probs[:10] = [[0.1, 0.9]] * 10
+    keep = fixed_subset(40, 8)
+    assert len(keep) == 8 and len(set(keep.tolist())) == 8 and torch.equal(keep, fixed_subset(40, 8))
+    clusters = [0 if i < 20 else 1 for i in keep.tolist()]
+    preds = [int(probs[i][1] > 0.5) for i in keep.tolist()]
+    expected = adjusted_mutual_info_score(clusters, preds)  # scikit-learn's AMI of the subset's true groups
+    got = ClassAMIValidator(max_rows=8)(target_unlabeled=outputs(probs, features))
+    assert got == pytest.approx(expected)
     with pytest.raises(ValidatorUndefined, match="more rows"):
         ClassAMIValidator()(target_unlabeled=outputs([[0.9, 0.1], [0.2, 0.8]]))
 
@@ -96,7 +109,7 @@ def test_snd_matches_the_loop_reference_at_the_papers_temperature() -> None:
 def test_snd_subsamples_to_max_rows_and_needs_a_neighbour() -> None:
     probs = torch.softmax(torch.randn(50, 3, generator=torch.Generator().manual_seed(1)), dim=1)
     capped = SNDValidator(max_rows=10)(target_unlabeled=outputs(probs.tolist()))
-    kept = probs[torch.randperm(50, generator=torch.Generator().manual_seed(0))[:10]]
+    kept = probs[fixed_subset(50, 10)]
     assert capped == pytest.approx(snd_by_hand(kept.double().numpy(), 0.05), rel=1e-6)
     with pytest.raises(ValidatorUndefined, match="at least 2"):
         SNDValidator()(target_unlabeled=outputs([[0.5, 0.5]]))

@@ -11,9 +11,9 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from nlp_transfer.assembly import build_data_and_model
 from nlp_transfer.adaptation.bnm import BatchNuclearNormLoss
 from nlp_transfer.adaptation.mcc import MinimumClassConfusionLoss
+from nlp_transfer.assembly import build_data_and_model
 from nlp_transfer.strategies.bnm import BNMModule
 from nlp_transfer.strategies.cdan import CDANModule
 from nlp_transfer.strategies.coral import CORALModule
@@ -138,7 +138,8 @@ def test_cdan_on_ner_conditions_on_each_tokens_softmax(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("strategy", "loss"), [("mcc", MinimumClassConfusionLoss(temperature=2.5)), ("bnm", BatchNuclearNormLoss())]
+    ("strategy", "loss"),
+    [("mcc", MinimumClassConfusionLoss(temperature=2.5)), ("bnm", BatchNuclearNormLoss())],
 )
 def test_prediction_losses_on_ner_read_every_real_target_tokens_logits_only(strategy, loss, tmp_path) -> None:
     datamodule, model = build(strategy, tmp_path, "task=ner")

@@ -9,7 +9,7 @@ soft neighbourhood is spread over many of them. On the (n, K) target softmax pre
 
 Higher is better. Self-similarity is excluded exactly (the authors' code sets it to −1/τ instead, which
 leaves it a weight of about e^{−40}). At token level (NER) each real token is a row; as the n × n
-similarity matrix is quadratic, at most `max_rows` rows are used (a fixed-seed random subset).
+similarity matrix is quadratic, at most `max_rows` rows are used (`selection.subsample.fixed_subset`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from nlp_transfer.selection.subsample import fixed_subset
 from nlp_transfer.selection.validator import Validator, ValidatorUndefined
 from nlp_transfer.strategies.outputs import ModelOutputs
 
@@ -51,7 +52,5 @@ class SNDValidator(Validator):
         probs = target_unlabeled.probs
         if len(probs) < 2:
             raise ValidatorUndefined(f"snd needs at least 2 target rows (a neighbour), got {len(probs)}")
-        if len(probs) > self.max_rows:
-            generator = torch.Generator().manual_seed(0)
-            probs = probs[torch.randperm(len(probs), generator=generator)[: self.max_rows]]
-        return float(soft_neighborhood_density(probs, self.temperature))
+        kept = probs[fixed_subset(len(probs), self.max_rows)]
+        return float(soft_neighborhood_density(kept, self.temperature))
