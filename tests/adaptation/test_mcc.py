@@ -10,7 +10,7 @@ from nlp_transfer.adaptation.mcc import MinimumClassConfusionLoss, class_confusi
 
 
 def numpy_mcc(logits: np.ndarray, temperature: float) -> tuple[np.ndarray, float]:
-    """The paper's eq. 1–6 written out with loops: (normalised confusion, loss)."""
+    """The paper's loss written out with loops: (normalised confusion, loss)."""
     scaled = np.exp(logits / temperature)
     probs = scaled / scaled.sum(axis=1, keepdims=True)
     entropies = [-sum(p * np.log(p) for p in row if p > 0) for row in probs]

@@ -78,7 +78,7 @@ def test_class_ami_clusters_a_fixed_subset_of_at_most_max_rows_and_needs_more_ro
 
 
 def snd_by_hand(probs: np.ndarray, temperature: float) -> float:
-    """Saito et al.'s eq. 1–3 with loops: each row's neighbour softmax over j ≠ i, its entropy, the mean."""
+    """Saito et al.'s SND with loops: each row's neighbour softmax over j ≠ i, its entropy, the mean."""
     unit = probs / np.linalg.norm(probs, axis=1, keepdims=True)
     entropies = []
     for i in range(len(unit)):

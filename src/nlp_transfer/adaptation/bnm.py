@@ -1,5 +1,5 @@
 """Batch Nuclear-norm Maximization (Cui et al. 2020, CVPR, "Towards Discriminability and Diversity: Batch
-Nuclear-norm Maximization under Label Insufficient Situations", eq. 9–10).
+Nuclear-norm Maximization under Label Insufficient Situations").
 
 For the (B, K) softmax predictions A of a target batch, the nuclear norm ‖A‖_* (the sum of A's singular
 values) bounds the Frobenius norm, which grows as rows grow confident (discriminability), and approximates

@@ -1,5 +1,5 @@
 """Minimum Class Confusion (Jin et al. 2020, ECCV, "Minimum Class Confusion for Versatile Domain
-Adaptation", §3.2–3.3, eq. 1–6).
+Adaptation", §3).
 
 On a batch of B target rows with logits z (B, K):
 

@@ -1,5 +1,5 @@
 """ClassAMI (Musgrave et al. 2022, "Three New Validators and a Large-Scale Benchmark Ranking for
-Unsupervised Domain Adaptation", §3): agreement between the clusters of the target features and the
+Unsupervised Domain Adaptation"): agreement between the clusters of the target features and the
 classes the model predicts.
 
 k-means with k = number of classes on the L2-normalised target features gives each row a cluster id;

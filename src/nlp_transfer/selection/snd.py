@@ -1,5 +1,5 @@
 """Soft Neighborhood Density (Saito et al. 2021, ICCV, "Tune it the Right Way: Unsupervised Validation of
-Domain Adaptation via Soft Neighborhood Density", eq. 1–3).
+Domain Adaptation via Soft Neighborhood Density").
 
 A good adapted model maps target texts into dense clusters: each one has neighbours it is close to, so its
 soft neighbourhood is spread over many of them. On the (n, K) target softmax predictions p:
