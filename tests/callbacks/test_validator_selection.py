@@ -15,7 +15,7 @@ from nlp_transfer.selection.source_val import SourceValValidator
 from nlp_transfer.strategies.fine_tune import FineTuneModule
 from tests.conftest import TINY_FAST, compose_config
 
-VALIDATOR_NAMES = {"source_val", "entropy", "info_max", "dev"}
+VALIDATOR_NAMES = {"source_val", "entropy", "info_max", "dev", "bnm", "class_ami", "snd"}
 EVERY_TWO_STEPS = "trainer.val_check_interval=2"  # debug=smoke trains 4 batches: points at steps 2 and 4
 
 
@@ -46,6 +46,9 @@ def test_dann_run_records_every_validator_and_the_oracle(run_training) -> None:
         "entropy": "min",
         "info_max": "min",
         "dev": "min",
+        "bnm": "max",
+        "class_ami": "max",
+        "snd": "max",
     }
 
 

@@ -110,7 +110,7 @@ def test_selection_entries_must_build_validators_with_distinct_names() -> None:
         check_validators(["entropy"])
     with pytest.raises(ValueError, match="twice"):
         check_validators([EntropyValidator(), EntropyValidator()])
-    assert set(builtin_classes()) == {"source_val", "entropy", "info_max", "dev"}
+    assert set(builtin_classes()) == {"source_val", "entropy", "info_max", "dev", "bnm", "class_ami", "snd"}
     configured = {"validators": [{"_target_": "nlp_transfer.selection.dev.DEVValidator", "l2": 1.0}]}
     assert validator_class("dev", configured) is DEVValidator
     with pytest.raises(ValueError, match=r"no validator 'entropi'.*info_max"):

@@ -1,5 +1,5 @@
-"""The domain-adaptation family beside DANN (CDAN, MMD, CORAL): whole runs on every task, no target
-labels in training, the shared loss/logging contract, and token-level rows for NER."""
+"""The domain-adaptation family beside DANN (CDAN, MMD, CORAL, MCC, BNM): whole runs on every task, no
+target labels in training, the shared loss/logging contract, and token-level rows for NER."""
 
 from __future__ import annotations
 
@@ -11,15 +11,21 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
+from nlp_transfer.adaptation.bnm import BatchNuclearNormLoss
+from nlp_transfer.adaptation.mcc import MinimumClassConfusionLoss
 from nlp_transfer.assembly import build_data_and_model
+from nlp_transfer.strategies.bnm import BNMModule
 from nlp_transfer.strategies.cdan import CDANModule
 from nlp_transfer.strategies.coral import CORALModule
 from nlp_transfer.strategies.dann import DANNModule, TargetLabelLeakError
-from nlp_transfer.strategies.domain_adaptation import DomainAdaptationModule
+from nlp_transfer.strategies.domain_adaptation import DomainAdaptationModule, DomainRows
+from nlp_transfer.strategies.mcc import MCCModule
 from nlp_transfer.strategies.mmd import MMDModule
 from tests.conftest import TINY_FAST, compose_config
 
-DA_STRATEGIES = {"cdan": CDANModule, "mmd": MMDModule, "coral": CORALModule}
+DA_STRATEGIES = {
+    "cdan": CDANModule, "mmd": MMDModule, "coral": CORALModule, "mcc": MCCModule, "bnm": BNMModule,
+}  # fmt: skip
 HEADLINE = {"sentiment": "target/test/acc", "emotion": "target/test/macro_f1", "topic": "target/test/acc"}
 
 
@@ -129,6 +135,27 @@ def test_cdan_on_ner_conditions_on_each_tokens_softmax(tmp_path) -> None:
     assert torch.isfinite(loss)
     loss.backward()
     assert model.conditional_adversarial.discriminator.net[0].weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize(
+    ("strategy", "loss"),
+    [("mcc", MinimumClassConfusionLoss(temperature=2.5)), ("bnm", BatchNuclearNormLoss())],
+)
+def test_prediction_losses_on_ner_read_every_real_target_tokens_logits_only(strategy, loss, tmp_path) -> None:
+    datamodule, model = build(strategy, tmp_path, "task=ner")
+    datamodule.setup()
+    batch, _, _ = next(iter(datamodule.train_dataloader()))
+    target = batch["target"]
+    logits = model.head(model.features(target))
+    real = target["attention_mask"].bool()
+    source_rows = torch.randn(3, 4)  # anything: these losses read no source row and no feature
+    _, target_logits = model.domain_rows(torch.zeros(*logits.shape[:2], 4), logits, target)
+    assert target_logits.shape == (int(real.sum()), len(model.label_names))
+    rows = DomainRows(source_rows, source_rows, source_rows, target_logits, batch["source"], target)
+    domain_loss, _ = model.domain_loss(rows)
+    assert domain_loss.item() == pytest.approx(loss(logits[real]).item(), rel=1e-6)
+    domain_loss.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.head.parameters())
 
 
 @pytest.mark.parametrize(
