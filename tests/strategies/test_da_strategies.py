@@ -1,5 +1,5 @@
-"""The domain-adaptation family beside DANN (CDAN, MMD, CORAL): whole runs on every task, no target
-labels in training, the shared loss/logging contract, and token-level rows for NER."""
+"""The domain-adaptation family beside DANN (CDAN, MMD, CORAL, self-training): whole runs on every task,
+no target labels in training, the shared loss/logging contract, and token-level rows for NER."""
 
 from __future__ import annotations
 
@@ -17,9 +17,15 @@ from nlp_transfer.strategies.coral import CORALModule
 from nlp_transfer.strategies.dann import DANNModule, TargetLabelLeakError
 from nlp_transfer.strategies.domain_adaptation import DomainAdaptationModule
 from nlp_transfer.strategies.mmd import MMDModule
+from nlp_transfer.strategies.self_training import SelfTrainingModule
 from tests.conftest import TINY_FAST, compose_config
 
-DA_STRATEGIES = {"cdan": CDANModule, "mmd": MMDModule, "coral": CORALModule}
+DA_STRATEGIES = {
+    "cdan": CDANModule,
+    "mmd": MMDModule,
+    "coral": CORALModule,
+    "self_training": SelfTrainingModule,
+}
 HEADLINE = {"sentiment": "target/test/acc", "emotion": "target/test/macro_f1", "topic": "target/test/acc"}
 
 
