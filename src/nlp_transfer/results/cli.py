@@ -1,4 +1,5 @@
-"""`nlp-transfer results <sweep dir>`: a sweep's runs as CSV, Markdown tables and figures.
+"""`nlp-transfer results <sweep dir>`: a sweep's runs as CSV, Markdown tables and figures (and the sibling
+commands `compare` and `validators`).
 
 Strict by default: a run whose results.json is unreadable, incomplete or still `running` is listed (and
 written to incomplete_runs.csv) and the command exits 1, so a table that silently lacks cells never passes
@@ -94,6 +95,26 @@ def run_compare(sweep_dir: Path, baseline: str, resamples: int, out: Path | None
     return 0
 
 
+def run_validators(sweep_dir: Path, out: Path | None, power: float, plots: bool) -> int:
+    """`nlp-transfer validators`: print the validator table and write it (exit 2 when there is nothing)."""
+    from nlp_transfer.results.validator_report import build_validator_report
+
+    try:
+        written, skipped = build_validator_report(sweep_dir, out, power=power, plots=plots)
+    except FileNotFoundError as err:
+        print(f"nlp-transfer validators: {err}", file=sys.stderr)
+        return 2
+    print(written["markdown"][0].read_text(encoding="utf-8"))
+    if skipped:
+        print(f"{len(skipped)} run(s) without validation points, left out:")
+        for path, why in skipped:
+            print(f"  {path}: {why}")
+    for kind, paths in written.items():
+        for path in paths:
+            print(f"wrote {kind}: {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nlp-transfer", description="nlp-transfer tools")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -110,7 +131,18 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--baseline", default="fine_tune", help="the strategy to compare against")
     compare.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples")
     compare.add_argument("--out", type=Path, default=None, help="Markdown file (default: <sweep>/compare.md)")
+    validators = commands.add_parser(
+        "validators", help="each label-free validator vs target accuracy: weighted Spearman and regret"
+    )
+    validators.add_argument("sweep_dir", type=Path, help="a sweep whose runs recorded selection.points")
+    validators.add_argument(
+        "--out", type=Path, default=None, help="where to write (default: the sweep folder)"
+    )
+    validators.add_argument("--power", type=float, default=2.0, help="exponent of the top-emphasis weights")
+    validators.add_argument("--no-plots", action="store_true", help="tables only")
     args = parser.parse_args(argv)
+    if args.command == "validators":
+        return run_validators(args.sweep_dir, args.out, args.power, not args.no_plots)
     if args.command == "compare":
         return run_compare(args.sweep_dir, args.baseline, args.resamples, args.out)
     try:
