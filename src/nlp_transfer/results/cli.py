@@ -115,6 +115,19 @@ def run_validators(sweep_dir: Path, out: Path | None, power: float, plots: bool)
     return 0
 
 
+def add_validators_command(commands: argparse._SubParsersAction) -> None:
+    """The `validators` subcommand's arguments."""
+    validators = commands.add_parser(
+        "validators", help="each label-free validator vs target accuracy: weighted Spearman and regret"
+    )
+    validators.add_argument("sweep_dir", type=Path, help="a sweep whose runs recorded selection.points")
+    validators.add_argument(
+        "--out", type=Path, default=None, help="where to write (default: the sweep folder)"
+    )
+    validators.add_argument("--power", type=float, default=2.0, help="exponent of the top-emphasis weights")
+    validators.add_argument("--no-plots", action="store_true", help="tables only")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nlp-transfer", description="nlp-transfer tools")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -131,15 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--baseline", default="fine_tune", help="the strategy to compare against")
     compare.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples")
     compare.add_argument("--out", type=Path, default=None, help="Markdown file (default: <sweep>/compare.md)")
-    validators = commands.add_parser(
-        "validators", help="each label-free validator vs target accuracy: weighted Spearman and regret"
-    )
-    validators.add_argument("sweep_dir", type=Path, help="a sweep whose runs recorded selection.points")
-    validators.add_argument(
-        "--out", type=Path, default=None, help="where to write (default: the sweep folder)"
-    )
-    validators.add_argument("--power", type=float, default=2.0, help="exponent of the top-emphasis weights")
-    validators.add_argument("--no-plots", action="store_true", help="tables only")
+    add_validators_command(commands)
     args = parser.parse_args(argv)
     if args.command == "validators":
         return run_validators(args.sweep_dir, args.out, args.power, not args.no_plots)
