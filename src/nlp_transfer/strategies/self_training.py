@@ -23,6 +23,8 @@ Threshold (`curriculum`):
     eqs. 6–7 with threshold warm-up): σ_c counts target rows confidently (> τ) predicted as c, u counts
     rows not confidently predicted, β_c = σ_c / max(max_k σ_k, u), T(c) = β_c / (2 − β_c) · τ (convex map).
     Hard or rare classes get a lower threshold, so pseudo-labels do not collapse onto the easy classes.
+    Until some class is predicted confidently, every β_c is 0 and so is every threshold: like FlexMatch's
+    warm-up, training starts by pseudo-labeling every row, and the thresholds rise as classes are learned.
     FlexMatch keeps the latest prediction of every unlabeled example; target batches here carry no example
     ids, so σ and u are exponentially decayed counts over recent batches (`curriculum_momentum` m: counts ←
     m · counts + this batch's), computed from the teacher before this batch's thresholds are applied.
