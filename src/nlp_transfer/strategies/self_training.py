@@ -127,7 +127,7 @@ class SelfTrainingModule(DomainAdaptationModule):
                 f"self_training pseudo-labels every target row; max_domain_rows={self.max_domain_rows} would "
                 "drop rows at random. Set strategy.max_domain_rows=null."
             )
-        self.teacher_kind, self.ema_decay, self.threshold = teacher, ema_decay, threshold
+        self.ema_decay, self.threshold = ema_decay, threshold
         self.curriculum, self.curriculum_momentum = curriculum, curriculum_momentum
         self.consistency_weight = consistency_weight
         self.teacher: nn.ModuleDict | None = None
@@ -138,8 +138,8 @@ class SelfTrainingModule(DomainAdaptationModule):
             self.teacher.requires_grad_(False)
         num = len(self.label_names)
         # FlexMatch's learning status and the EMA step count: buffers, so checkpoints carry them
-        self.register_buffer("confident_counts", torch.zeros(num, dtype=torch.float64))
-        self.register_buffer("unconfident_count", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("confident_counts", torch.zeros(num))
+        self.register_buffer("unconfident_count", torch.zeros(()))
         self.register_buffer("teacher_updates", torch.zeros((), dtype=torch.long))
 
     # ----------------------------------------------------------------- teacher
