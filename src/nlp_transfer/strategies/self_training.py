@@ -98,7 +98,8 @@ class SelfTrainingModule(DomainAdaptationModule):
 
     Args (beyond `DomainAdaptationModule`, whose `domain_loss_weight` and `warmup` weigh L_u):
         teacher: `ema` (a Mean-Teacher copy) or `self` (the student's own detached predictions).
-        ema_decay: α of the EMA teacher.
+        ema_decay: α of the EMA teacher. Until α_t reaches it the teacher is the plain mean of all students so
+            far; 0.99 (a ~100-step horizon, Mean Teacher's early value) suits runs of a few hundred steps.
         threshold: τ, the confidence a pseudo-label needs (the ceiling of FlexMatch's per-class thresholds).
         curriculum: `fixed` or `flexmatch`.
         curriculum_momentum: m of FlexMatch's decayed per-class counts.
@@ -113,7 +114,7 @@ class SelfTrainingModule(DomainAdaptationModule):
         self,
         *args: Any,
         teacher: str = "ema",
-        ema_decay: float = 0.999,
+        ema_decay: float = 0.99,
         threshold: float = 0.9,
         curriculum: str = "fixed",
         curriculum_momentum: float = 0.99,
