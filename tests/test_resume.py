@@ -123,7 +123,7 @@ def test_a_run_killed_at_an_epoch_end_and_rerun_ends_exactly_like_an_uninterrupt
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("strategy", ["dann", "fine_tune"])
+@pytest.mark.parametrize("strategy", ["dann", "fine_tune", "self_training"])
 def test_a_run_killed_mid_epoch_and_rerun_ends_exactly_like_an_uninterrupted_one(
     tmp_path: Path, data_dir: Path, strategy: str
 ) -> None:

@@ -14,6 +14,7 @@ import sys
 COMMANDS: dict[str, str] = {
     "results": "nlp_transfer.results.cli",
     "compare": "nlp_transfer.results.compare_cli",
+    "validators": "nlp_transfer.results.validators_cli",
 }
 
 

@@ -1,5 +1,5 @@
-"""The domain-adaptation family beside DANN (CDAN, MMD, CORAL, MCC, BNM): whole runs on every task, no
-target labels in training, the shared loss/logging contract, and token-level rows for NER."""
+"""The domain-adaptation family beside DANN (CDAN, MMD, CORAL, MCC, BNM, self-training): whole runs on
+every task, no target labels in training, the shared loss/logging contract, and token-level rows for NER."""
 
 from __future__ import annotations
 
@@ -21,10 +21,12 @@ from nlp_transfer.strategies.dann import DANNModule, TargetLabelLeakError
 from nlp_transfer.strategies.domain_adaptation import DomainAdaptationModule, DomainRows
 from nlp_transfer.strategies.mcc import MCCModule
 from nlp_transfer.strategies.mmd import MMDModule
+from nlp_transfer.strategies.self_training import SelfTrainingModule
 from tests.conftest import TINY_FAST, compose_config
 
 DA_STRATEGIES = {
     "cdan": CDANModule, "mmd": MMDModule, "coral": CORALModule, "mcc": MCCModule, "bnm": BNMModule,
+    "self_training": SelfTrainingModule,
 }  # fmt: skip
 HEADLINE = {"sentiment": "target/test/acc", "emotion": "target/test/macro_f1", "topic": "target/test/acc"}
 
