@@ -25,7 +25,9 @@ def run(args: argparse.Namespace) -> int:
     from nlp_transfer.results.validator_report import build_validator_report
 
     try:
-        written, skipped = build_validator_report(args.sweep_dir, args.out, power=args.power, plots=not args.no_plots)
+        written, skipped = build_validator_report(
+            args.sweep_dir, args.out, power=args.power, plots=not args.no_plots
+        )
     except FileNotFoundError as err:
         print(f"nlp-transfer validators: {err}", file=sys.stderr)
         return 2
