@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from nlp_transfer.results.cli import main
+from nlp_transfer.cli import main
 from nlp_transfer.results.validator_meta import (
     oriented,
     pick,
