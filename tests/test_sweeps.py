@@ -106,7 +106,8 @@ def test_a_failing_job_does_not_stop_the_sweep_and_each_job_has_its_own_wandb_ru
     assert sorted(runs_table["data"][i][runs_table["columns"].index("status")] for i in range(4)) == [
         "failed", "failed", "ok", "ok"
     ]  # fmt: skip
-    assert logged_table(summary_dir, logged, "results/sentiment/cross_domain")["columns"][1] == "books → kitchen"
+    cross_domain = logged_table(summary_dir, logged, "results/sentiment/cross_domain")
+    assert cross_domain["columns"][1] == "books → kitchen"
     assert {key.split("/")[1] for key in logged if key.startswith("figures/")} >= {"strategies_sentiment"}
 
     report = run(["-m", "nlp_transfer.results", str(sweep_dir), "--no-plots"], cwd=tmp_path, timeout=120)
