@@ -10,11 +10,14 @@ It offers what a transfer strategy may use and nothing more:
 
 It never knows which strategy consumes it; `train.py` tells it whether target text is wanted.
 Subclasses say how one split file becomes a dataset (`_load`) and which labels exist.
+A domain is a folder of the JSONL layout (`<data_dir>/<domain>/<split>.jsonl`) or, when `sources` names it,
+read through Hugging Face `datasets` and converted into that layout in the cache (data/datasets_source.py).
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,6 +28,8 @@ from torch.utils.data import DataLoader, SequentialSampler
 
 from nlp_transfer.data.bucketing import EpochShuffle, LengthGroupedBatchSampler, LengthSortedBatchSampler
 from nlp_transfer.data.collate import PaddingCollator, TokenizedDataset
+from nlp_transfer.data.datasets_conversion import converted_split
+from nlp_transfer.data.datasets_source import parse_sources
 from nlp_transfer.data.errors import DataError
 from nlp_transfer.data.jsonl import file_checksum, split_path
 from nlp_transfer.data.label_space import LabelSpace
@@ -66,9 +71,13 @@ class TransferDataModule(pl.LightningDataModule):
         length_grouping: bool = True,
         test_domains: list[str] | None = None,
         sort_eval_by_length: bool = True,
+        sources: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         data_dir = os.path.normpath(os.path.expanduser(data_dir))
+        self.sources = parse_sources(sources)  # domain → where `datasets` reads it (none: the JSONL layout)
+        self._split_files: dict[tuple[str, str], Path] = {}
+        domains = [*domains, *(d for d in self.sources if d not in domains)]
         domains = checked_domains(name, Path(data_dir), domains, source, target, test_domains)
         check_example_limits(max_train_examples, max_eval_examples)
         self.name = name
@@ -130,10 +139,22 @@ class TransferDataModule(pl.LightningDataModule):
         return [domain_test_split(domain) for domain in self.test_domains]
 
     def _check_files(self) -> None:
-        """Fail at construction, before any model is built, if a split file is missing. The target's
-        train file counts for every strategy: the label-free validators read it unlabeled."""
+        """Fail at construction, before any model is built, if a split file is missing (or a `datasets`
+        source does not convert). The target's train file counts for every strategy: the label-free
+        validators read it unlabeled."""
         for domain, split in [*self._files().values(), (self.target, "train")]:
-            split_path(self.data_dir, domain, split)
+            self.split_file(domain, split)
+
+    def split_file(self, domain: str, split: str) -> Path:
+        """The JSONL file of one split: the layout's, or the one a `datasets` source was converted into."""
+        if domain not in self.sources:
+            return split_path(self.data_dir, domain, split)
+        if (domain, split) not in self._split_files:
+            cache_root = Path(self.cache_dir or Path(tempfile.gettempdir()) / "nlp-transfer") / "datasets"
+            self._split_files[domain, split] = converted_split(
+                self.sources[domain], split, self.level, self.label_space, cache_root
+            )
+        return self._split_files[domain, split]
 
     def _read(self, path: Path, with_labels: bool) -> Any:
         """Parse and check one split file, no tokenization: a bad line fails naming file and line."""
@@ -149,7 +170,7 @@ class TransferDataModule(pl.LightningDataModule):
         if self.datasets:
             return
         for key, (domain, split) in self._files().items():
-            path = split_path(self.data_dir, domain, split)
+            path = self.split_file(domain, split)
             self.checksums[f"{domain}/{split}"] = file_checksum(path)
             limit = self.max_train_examples if split == "train" else self.max_eval_examples
             dataset, labels = self._load(path, domain, with_labels=key != "target_unlabeled", limit=limit)
@@ -157,7 +178,7 @@ class TransferDataModule(pl.LightningDataModule):
             if labels is not None:
                 self.labels_present[key] = labels
         if not self.with_target_unlabeled:  # read and checked now, tokenized only if a validator needs it
-            self._read(split_path(self.data_dir, self.target, "train"), with_labels=False)
+            self._read(self.split_file(self.target, "train"), with_labels=False)
         self._check_label_sets()
 
     def _check_label_sets(self) -> None:
@@ -239,7 +260,7 @@ class TransferDataModule(pl.LightningDataModule):
         limit = min(target_unlabeled_size, self.max_train_examples or target_unlabeled_size)
         key = f"selection_target_unlabeled_{limit}"
         if key not in self.datasets:
-            path = split_path(self.data_dir, self.target, "train")
+            path = self.split_file(self.target, "train")
             self.checksums[f"{self.target}/train"] = file_checksum(path)
             self.datasets[key], _ = self._load(path, self.target, with_labels=False, limit=limit)
         return {
