@@ -189,3 +189,56 @@ def test_ner_tags_from_a_classlabel_sequence_become_bio_strings(tmp_path: Path) 
     dataset_dict(tmp_path / "build2", {"train": rows}, features).save_to_disk(str(tmp_path / "bad"))
     with pytest.raises(DataError, match=r"toys/train .* row 1: tag 0 'I-person' follows the sentence start"):
         convert({"disk": str(tmp_path / "bad")}, tmp_path, labels=labels, level="token")
+
+
+def small_sentiment_copy(data_dir: Path, root: Path, lines: int = 64) -> Path:
+    """The first `lines` examples of every split of books and kitchen, in the JSONL layout under `root`."""
+    for domain in ("books", "kitchen"):
+        (root / domain).mkdir(parents=True)
+        for split in SPLITS:
+            with (data_dir / "sentiment" / domain / f"{split}.jsonl").open(encoding="utf-8") as handle:
+                head = [next(handle) for _ in range(lines)]
+            (root / domain / f"{split}.jsonl").write_text("".join(head), encoding="utf-8")
+    return root
+
+
+@pytest.mark.slow  # two smoke trainings (tiny backbone): about 20 s
+def test_csv_files_and_a_save_to_disk_folder_train_to_the_metrics_of_the_same_jsonl(
+    run_training, data_dir: Path, tmp_path: Path
+) -> None:
+    """Acceptance: books from CSV files (source), kitchen from a save_to_disk folder with ClassLabel ids
+    (target: test and unlabeled train), against the same examples in the JSONL layout, under DANN."""
+    import datasets
+
+    jsonl = small_sentiment_copy(data_dir, tmp_path / "jsonl")
+    csv_files = {}
+    for split in SPLITS:
+        texts, labels = read_classification_split(jsonl / "books" / f"{split}.jsonl")
+        csv_files[split] = str(
+            write_table(tmp_path / f"books_{split}.csv", list(zip(texts, labels, strict=True)))
+        )
+    kitchen = {split: read_classification_split(jsonl / "kitchen" / f"{split}.jsonl") for split in SPLITS}
+    rows = {
+        split: [
+            {"text": t, "label": LABELS.names.index(label)} for t, label in zip(*kitchen[split], strict=True)
+        ]
+        for split in SPLITS
+    }
+    features = {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=LABELS.names)}
+    dataset_dict(tmp_path / "build", rows, features).save_to_disk(str(tmp_path / "kitchen_saved"))
+
+    common = ("strategy=dann", "domain.source=books", "domain.target=kitchen")
+    from_jsonl = run_training(*common, f"task.data_dir={jsonl}", output_dir=tmp_path / "run_jsonl")
+    files = ",".join(f"{split}:'{path}'" for split, path in csv_files.items())
+    sources = f"task.sources={{books:{{files:{{{files}}}}},kitchen:{{disk:'{tmp_path / 'kitchen_saved'}'}}}}"
+    from_datasets = run_training(
+        *common, f"task.data_dir={tmp_path / 'no-jsonl'}", sources, output_dir=tmp_path / "run_datasets"
+    )
+    assert from_jsonl["status"] == from_datasets["status"] == "ok"
+    assert {"target/test/acc", "source/test/acc", "source/val/acc"} <= set(from_datasets["metrics"])
+    assert from_datasets["metrics"] == pytest.approx(from_jsonl["metrics"], abs=1e-9)
+    picks = [
+        {k: v for k, v in run["selection"].items() if k != "checkpoint"}
+        for run in (from_jsonl, from_datasets)
+    ]
+    assert picks[0] == picks[1], "the label-free validators read the same target text"
