@@ -74,14 +74,9 @@ class TransferDataModule(pl.LightningDataModule):
         sources: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        data_dir = os.path.normpath(os.path.expanduser(data_dir))
-        self.sources = parse_sources(sources)  # domain → where `datasets` reads it (none: the JSONL layout)
-        self._split_files: dict[tuple[str, str], Path] = {}
-        domains = [*domains, *(d for d in self.sources if d not in domains)]
-        domains = checked_domains(name, Path(data_dir), domains, source, target, test_domains)
+        domains = self._locate_domains(name, data_dir, domains, sources, (source, target, test_domains))
         check_example_limits(max_train_examples, max_eval_examples)
         self.name = name
-        self.data_dir = Path(data_dir)
         self.domains = domains
         self.source = source
         self.target = target
@@ -104,6 +99,21 @@ class TransferDataModule(pl.LightningDataModule):
         self.checksums: dict[str, str] = {}
         self.labels_present: dict[str, set[str]] = {}  # dataset key → label names in its whole file (setup)
         self._check_files()
+
+    def _locate_domains(
+        self,
+        name: str,
+        data_dir: str,
+        domains: list[str],
+        sources: dict[str, Any] | None,
+        roles: tuple[str, str, list[str] | None],
+    ) -> list[str]:
+        """Set where the data lives, `data_dir` (the JSONL layout) and `sources` (domain → read through
+        `datasets`); returns the task's domains, with the run's source, target and test domains checked."""
+        self.data_dir = Path(os.path.normpath(os.path.expanduser(data_dir)))
+        self.sources = parse_sources(sources)
+        self._split_files: dict[tuple[str, str], Path] = {}
+        return checked_domains(name, self.data_dir, [*domains, *self.sources], *roles)
 
     @property
     def num_labels(self) -> int:
@@ -280,7 +290,8 @@ def checked_domains(
 ) -> list[str]:
     """The task's domains (configured, then any other folder found in `data_dir`), with the run's source,
     target and test domains checked to be among them: a typo fails here, naming the choices."""
-    domains = list(configured) + [d for d in discover_domains(data_dir) if d not in configured]
+    configured = list(dict.fromkeys(configured))  # a domain both listed and given a `datasets` source
+    domains = configured + [d for d in discover_domains(data_dir) if d not in configured]
     for role, domain in (("source", source), ("target", target)):
         if domain not in domains:
             raise DataError(
