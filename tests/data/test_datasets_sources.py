@@ -168,6 +168,14 @@ def test_bad_source_specs_fail_naming_the_fix(tmp_path: Path) -> None:
         convert({"disk": str(folder)}, tmp_path, "validation")
 
 
+def test_a_hub_dataset_that_cannot_be_reached_names_the_offline_way(tmp_path: Path) -> None:
+    """The online path is real code; offline (as in the tests: HF_HUB_OFFLINE=1) it fails naming `disk`."""
+    spec = {"hub": "stanfordnlp/imdb", "splits": {"validation": "train[90%:]"}}
+    offline = r"toys/validation \(hub dataset 'stanfordnlp/imdb', split 'train\[90%:\]'\): could not load it"
+    with pytest.raises(DataError, match=offline + r".*save_to_disk.*task\.sources\.toys\.disk=<folder>"):
+        convert(spec, tmp_path, "validation")
+
+
 def test_ner_tags_from_a_classlabel_sequence_become_bio_strings(tmp_path: Path) -> None:
     import datasets
 
