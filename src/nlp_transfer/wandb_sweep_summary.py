@@ -98,4 +98,7 @@ def log_sweep_summary(
         run.log(summary_payload(written))
     finally:
         run.finish()
+        # finish() can return before W&B's service has written the run file; the sweep is over, so wait
+        # for it here (teardown flushes and stops the service; a later wandb.init starts a new one)
+        wandb.teardown()
     return Path(run.dir).parent
