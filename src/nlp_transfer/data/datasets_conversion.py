@@ -107,7 +107,7 @@ def converted_split(
     `level`: `sequence` (text + label) or `token` (NER words + tags), as the task's DataModule reads.
     """
     where = source.describe(split)
-    dataset = source.load(split, cache_root / "hub")
+    dataset = source.load(split, cache_root / "arrow")  # `datasets` own cache of what it read
     read = token_records if level == "token" else classification_records
     records, labels = read(dataset, source, where)
     if not records:
