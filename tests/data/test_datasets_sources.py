@@ -250,3 +250,19 @@ def test_csv_files_and_a_save_to_disk_folder_train_to_the_metrics_of_the_same_js
         for run in (from_jsonl, from_datasets)
     ]
     assert picks[0] == picks[1], "the label-free validators read the same target text"
+
+
+def test_few_shot_target_training_reads_a_datasets_domains_own_labels(tmp_path: Path) -> None:
+    """target_finetune with `label_space: target` finds the target's own labels in its source, unchecked."""
+    from omegaconf import OmegaConf
+
+    from nlp_transfer.target_finetune import target_label_overrides
+
+    spec = file_spec(tmp_path, ".csv")
+    write_table(Path(spec["files"]["test"]), [("So-so.", "neutral")])
+    task = OmegaConf.create(
+        {"data_dir": str(tmp_path / "no-jsonl"), "labels": LABELS.names, "cache_dir": str(tmp_path / "cache"),
+         "sources": {"toys": spec}}
+    )  # fmt: skip
+    own = target_label_overrides(task, "toys")
+    assert own == {"labels": ["negative", "neutral", "positive"], "label_map": None}

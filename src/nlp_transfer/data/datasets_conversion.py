@@ -11,6 +11,7 @@ its content changed: an unchanged source keeps its checksum, and with it its tok
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -99,12 +100,18 @@ def write_if_changed(path: Path, records: list[dict]) -> None:
     atomic_write(path, lambda handle: handle.write(content))
 
 
+def datasets_cache_root(cache_dir: str | Path | None) -> Path:
+    """`<cache>/datasets`: converted splits and `datasets`' own cache (a temp folder without a cache)."""
+    return Path(cache_dir or Path(tempfile.gettempdir()) / "nlp-transfer") / "datasets"
+
+
 def converted_split(
-    source: DatasetsSource, split: str, level: str, label_space: LabelSpace, cache_root: Path
+    source: DatasetsSource, split: str, level: str, label_space: LabelSpace | None, cache_root: Path
 ) -> Path:
     """Read one split through `datasets`, check it, and return the JSONL file it became.
 
     `level`: `sequence` (text + label) or `token` (NER words + tags), as the task's DataModule reads.
+    `label_space`: the labels every row must have (None: any, for reading a domain's own label set).
     """
     where = source.describe(split)
     dataset = source.load(split, cache_root / "arrow")  # `datasets` own cache of what it read
@@ -112,7 +119,8 @@ def converted_split(
     records, labels = read(dataset, source, where)
     if not records:
         raise DataError(f"{where}: the split is empty. Every split needs at least one example.")
-    label_space.encode(labels, where=where, domain=source.domain)  # unknown labels: the layout's error
+    if label_space is not None:  # unknown labels: the layout's error
+        label_space.encode(labels, where=where, domain=source.domain)
     path = cache_root / "converted" / source.fingerprint() / source.domain / f"{split}.jsonl"
     write_if_changed(path, records)
     return path

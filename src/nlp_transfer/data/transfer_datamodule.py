@@ -17,7 +17,6 @@ read through Hugging Face `datasets` and converted into that layout in the cache
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,7 +27,7 @@ from torch.utils.data import DataLoader, SequentialSampler
 
 from nlp_transfer.data.bucketing import EpochShuffle, LengthGroupedBatchSampler, LengthSortedBatchSampler
 from nlp_transfer.data.collate import PaddingCollator, TokenizedDataset
-from nlp_transfer.data.datasets_conversion import converted_split
+from nlp_transfer.data.datasets_conversion import converted_split, datasets_cache_root
 from nlp_transfer.data.datasets_source import parse_sources
 from nlp_transfer.data.errors import DataError
 from nlp_transfer.data.jsonl import file_checksum, split_path
@@ -160,9 +159,8 @@ class TransferDataModule(pl.LightningDataModule):
         if domain not in self.sources:
             return split_path(self.data_dir, domain, split)
         if (domain, split) not in self._split_files:
-            cache_root = Path(self.cache_dir or Path(tempfile.gettempdir()) / "nlp-transfer") / "datasets"
             self._split_files[domain, split] = converted_split(
-                self.sources[domain], split, self.level, self.label_space, cache_root
+                self.sources[domain], split, self.level, self.label_space, datasets_cache_root(self.cache_dir)
             )
         return self._split_files[domain, split]
 
