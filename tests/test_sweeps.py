@@ -13,6 +13,7 @@ import pytest
 
 from nlp_transfer.config import PROJECT_ROOT
 from tests.results.test_tables import table_rows
+from tests.test_wandb_sweep_summary import logged_table, summary_run
 from tests.wandb_offline import history_rows, run_info
 
 DOMAINS = ["books", "dvd", "electronics", "kitchen"]
@@ -98,6 +99,16 @@ def test_a_failing_job_does_not_stop_the_sweep_and_each_job_has_its_own_wandb_ru
                          "target": "kitchen"}  # fmt: skip
         logged = {k: v for row in history_rows(run_files[0]) for k, v in row.items()}
         assert logged["target/test/acc"] == pytest.approx(record["metrics"]["target/test/acc"])
+    # the sweep's report is one more offline run of the group, holding the table and the figures
+    summary_dir, summary, logged = summary_run(sweep_dir)
+    assert (summary["group"], summary["job_type"]) == ("sweep-sweep", "sweep_report")
+    runs_table = logged_table(summary_dir, logged, "runs")
+    assert sorted(runs_table["data"][i][runs_table["columns"].index("status")] for i in range(4)) == [
+        "failed", "failed", "ok", "ok"
+    ]  # fmt: skip
+    cross_domain = logged_table(summary_dir, logged, "results/sentiment/cross_domain")
+    assert cross_domain["columns"][1] == "books → kitchen"
+    assert {key.split("/")[1] for key in logged if key.startswith("figures/")} >= {"strategies_sentiment"}
 
     report = run(["-m", "nlp_transfer.results", str(sweep_dir), "--no-plots"], cwd=tmp_path, timeout=120)
     table = table_rows((sweep_dir / "results_sentiment.md").read_text())

@@ -61,5 +61,10 @@ def run_group(default: str) -> str:
     from hydra.types import RunMode
 
     if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
-        return f"sweep-{Path(HydraConfig.get().sweep.dir).name}"
+        return sweep_group(HydraConfig.get().sweep.dir)
     return default
+
+
+def sweep_group(sweep_dir: str | Path) -> str:
+    """`sweep-<sweep folder name>`: the W&B group of a sweep's jobs and of its summary run."""
+    return f"sweep-{Path(sweep_dir).name}"

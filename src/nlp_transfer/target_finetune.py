@@ -9,14 +9,26 @@ used here on purpose, so the result is stored apart and marked.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from nlp_transfer.data.datasets_conversion import converted_split, datasets_cache_root
+from nlp_transfer.data.datasets_source import parse_sources
 from nlp_transfer.data.jsonl import read_classification_split, read_token_split, split_path
 from nlp_transfer.strategy_declaration import constructor_config
 
 SPLITS = ("train", "validation", "test")
+
+
+def _split_file(task: DictConfig, domain: str, split: str) -> Path:
+    """A split's JSONL file: the layout's, or the one its `datasets` source becomes (labels unchecked)."""
+    sources = parse_sources(task.get("sources"))
+    if domain not in sources:
+        return split_path(task.data_dir, domain, split)
+    level = "token" if "entity_types" in task else "sequence"
+    return converted_split(sources[domain], split, level, None, datasets_cache_root(task.get("cache_dir")))
 
 
 def target_label_overrides(task: DictConfig, domain: str) -> dict[str, Any]:
@@ -24,12 +36,12 @@ def target_label_overrides(task: DictConfig, domain: str) -> dict[str, Any]:
     if "entity_types" in task:
         types = set()
         for split in SPLITS:
-            _, tags = read_token_split(split_path(task.data_dir, domain, split))
+            _, tags = read_token_split(_split_file(task, domain, split))
             types |= {tag[2:] for sentence in tags for tag in sentence if tag != "O"}
         return {"entity_types": sorted(types), "label_map": None}
     labels = set()
     for split in SPLITS:
-        labels |= set(read_classification_split(split_path(task.data_dir, domain, split))[1])
+        labels |= set(read_classification_split(_split_file(task, domain, split))[1])
     return {"labels": sorted(labels), "label_map": None}
 
 

@@ -6,6 +6,8 @@ end-of-sweep callbacks last to first), so a sweep with failed cells still gets i
 while drawing is logged rather than allowed to hide the sweep's own exit status. Runs whose results.json
 is unreadable or incomplete are left out of the tables, listed in the log and in incomplete_runs.csv;
 the failed-jobs check counts unreadable and still-running ones as failed jobs (non-zero exit).
+With `logger=wandb` the report also becomes one summary run of the sweep's W&B group
+(nlp_transfer.wandb_sweep_summary).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
+
+from nlp_transfer.config import sweep_group
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +55,19 @@ class WriteSweepReport(Callback):
         log.info(
             "Results of the sweep: %s (%d figures, runs.csv beside them)", tables, len(written["figures"])
         )
+        self._log_to_wandb(config, sweep_dir, written)
+
+    def _log_to_wandb(self, config: DictConfig, sweep_dir: Path, written: dict[str, list[Path]]) -> None:
+        """With `logger=wandb`: the report as one more run of the sweep's group (offline unless logged in)."""
+        wandb_config = (config.get("logger") or {}).get("wandb")
+        if wandb_config is None:
+            return
+        from nlp_transfer.wandb_sweep_summary import log_sweep_summary
+
+        try:
+            run_dir = log_sweep_summary(sweep_dir, written, wandb_config.project, wandb_config.mode)
+        except Exception:  # W&B trouble must not mask the sweep's outcome either; the files are written
+            log.exception("Logging the report of %s to W&B failed; its files are written.", sweep_dir)
+            return
+        if run_dir is not None:
+            log.info("The sweep's report in W&B: group %s, run %s", sweep_group(sweep_dir), run_dir)

@@ -70,8 +70,10 @@ def _field(record: dict, key: str, path: Path, line_no: int, example: str) -> ob
     return record[key]
 
 
-def _check_text(value: object, what: str, where: str) -> str:
-    """A non-blank string the tokenizer can encode (no lone surrogates from `\\ud800`-style escapes)."""
+def check_text(value: object, what: str, where: str) -> str:
+    """A non-blank string the tokenizer can encode (no lone surrogates from `\\ud800`-style escapes).
+
+    Also checks texts read through Hugging Face `datasets` (data/datasets_source.py)."""
     if not isinstance(value, str):
         raise DataError(f"{where}: {what} must be a string, got {_show(value)}")
     if not value.strip():
@@ -95,7 +97,7 @@ def read_classification_split(path: Path, with_labels: bool = True) -> tuple[lis
     example = '{"text": "...", "label": "..."}'
     for line_no, record in _records(path):
         where = f"{path}:{line_no}"
-        texts.append(_check_text(_field(record, "text", path, line_no, example), "'text'", where))
+        texts.append(check_text(_field(record, "text", path, line_no, example), "'text'", where))
         if with_labels:
             label = _field(record, "label", path, line_no, example)
             if not isinstance(label, str):
@@ -127,7 +129,7 @@ def _sentence(record: dict, path: Path, line_no: int, with_labels: bool) -> tupl
     if not words:
         raise DataError(f"{where}: a sentence with no tokens; remove the line")
     for index, word in enumerate(words):
-        _check_text(word, f"token {index}", where)
+        check_text(word, f"token {index}", where)
     if not with_labels:
         return words, None
     tags = _field(record, "tags", path, line_no, example)

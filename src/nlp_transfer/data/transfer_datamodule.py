@@ -10,6 +10,8 @@ It offers what a transfer strategy may use and nothing more:
 
 It never knows which strategy consumes it; `train.py` tells it whether target text is wanted.
 Subclasses say how one split file becomes a dataset (`_load`) and which labels exist.
+A domain is a folder of the JSONL layout (`<data_dir>/<domain>/<split>.jsonl`) or, when `sources` names it,
+read through Hugging Face `datasets` and converted into that layout in the cache (data/datasets_source.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from torch.utils.data import DataLoader, SequentialSampler
 
 from nlp_transfer.data.bucketing import EpochShuffle, LengthGroupedBatchSampler, LengthSortedBatchSampler
 from nlp_transfer.data.collate import PaddingCollator, TokenizedDataset
+from nlp_transfer.data.datasets_conversion import converted_split, datasets_cache_root
+from nlp_transfer.data.datasets_source import parse_sources
 from nlp_transfer.data.errors import DataError
 from nlp_transfer.data.jsonl import file_checksum, split_path
 from nlp_transfer.data.label_space import LabelSpace
@@ -74,13 +78,12 @@ class TransferDataModule(pl.LightningDataModule):
         length_grouping: bool = True,
         test_domains: list[str] | None = None,
         sort_eval_by_length: bool = True,
+        sources: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        data_dir = os.path.normpath(os.path.expanduser(data_dir))
-        domains = checked_domains(name, Path(data_dir), domains, source, target, test_domains)
+        domains = self._locate_domains(name, data_dir, domains, sources, (source, target, test_domains))
         check_example_limits(max_train_examples, max_eval_examples)
         self.name = name
-        self.data_dir = Path(data_dir)
         self.domains = domains
         self.source = source
         self.target = target
@@ -103,6 +106,21 @@ class TransferDataModule(pl.LightningDataModule):
         self.checksums: dict[str, str] = {}
         self.labels_present: dict[str, set[str]] = {}  # dataset key → label names in its whole file (setup)
         self._check_files()
+
+    def _locate_domains(
+        self,
+        name: str,
+        data_dir: str,
+        domains: list[str],
+        sources: dict[str, Any] | None,
+        roles: tuple[str, str, list[str] | None],
+    ) -> list[str]:
+        """Set where the data lives, `data_dir` (the JSONL layout) and `sources` (domain → read through
+        `datasets`); returns the task's domains, with the run's source, target and test domains checked."""
+        self.data_dir = Path(os.path.normpath(os.path.expanduser(data_dir)))
+        self.sources = parse_sources(sources)
+        self._split_files: dict[tuple[str, str], Path] = {}
+        return checked_domains(name, self.data_dir, [*domains, *self.sources], *roles)
 
     @property
     def num_labels(self) -> int:
@@ -138,10 +156,21 @@ class TransferDataModule(pl.LightningDataModule):
         return [domain_test_split(domain) for domain in self.test_domains]
 
     def _check_files(self) -> None:
-        """Fail at construction, before any model is built, if a split file is missing. The target's
-        train file counts for every strategy: the label-free validators read it unlabeled."""
+        """Fail at construction, before any model is built, if a split file is missing (or a `datasets`
+        source does not convert). The target's train file counts for every strategy: the label-free
+        validators read it unlabeled."""
         for domain, split in [*self._files().values(), (self.target, "train")]:
-            split_path(self.data_dir, domain, split)
+            self.split_file(domain, split)
+
+    def split_file(self, domain: str, split: str) -> Path:
+        """The JSONL file of one split: the layout's, or the one a `datasets` source was converted into."""
+        if domain not in self.sources:
+            return split_path(self.data_dir, domain, split)
+        if (domain, split) not in self._split_files:
+            self._split_files[domain, split] = converted_split(
+                self.sources[domain], split, self.level, self.label_space, datasets_cache_root(self.cache_dir)
+            )
+        return self._split_files[domain, split]
 
     def _read(self, path: Path, with_labels: bool) -> Any:
         """Parse and check one split file, no tokenization: a bad line fails naming file and line."""
@@ -157,7 +186,7 @@ class TransferDataModule(pl.LightningDataModule):
         if self.datasets:
             return
         for key, (domain, split) in self._files().items():
-            path = split_path(self.data_dir, domain, split)
+            path = self.split_file(domain, split)
             self.checksums[f"{domain}/{split}"] = file_checksum(path)
             limit = self.max_train_examples if split == "train" else self.max_eval_examples
             dataset, labels = self._load(path, domain, with_labels=key != "target_unlabeled", limit=limit)
@@ -165,7 +194,7 @@ class TransferDataModule(pl.LightningDataModule):
             if labels is not None:
                 self.labels_present[key] = labels
         if not self.with_target_unlabeled:  # read and checked now, tokenized only if a validator needs it
-            self._read(split_path(self.data_dir, self.target, "train"), with_labels=False)
+            self._read(self.split_file(self.target, "train"), with_labels=False)
         self._check_label_sets()
 
     def _check_label_sets(self) -> None:
@@ -254,7 +283,7 @@ class TransferDataModule(pl.LightningDataModule):
         limit = min(target_unlabeled_size, self.max_train_examples or target_unlabeled_size)
         key = f"selection_target_unlabeled_{limit}"
         if key not in self.datasets:
-            path = split_path(self.data_dir, self.target, "train")
+            path = self.split_file(self.target, "train")
             self.checksums[f"{self.target}/train"] = file_checksum(path)
             self.datasets[key], _ = self._load(path, self.target, with_labels=False, limit=limit)
         test_key = "target_test"
@@ -280,7 +309,8 @@ def checked_domains(
 ) -> list[str]:
     """The task's domains (configured, then any other folder found in `data_dir`), with the run's source,
     target and test domains checked to be among them: a typo fails here, naming the choices."""
-    domains = list(configured) + [d for d in discover_domains(data_dir) if d not in configured]
+    configured = list(dict.fromkeys(configured))  # a domain both listed and given a `datasets` source
+    domains = configured + [d for d in discover_domains(data_dir) if d not in configured]
     for role, domain in (("source", source), ("target", target)):
         if domain not in domains:
             raise DataError(
