@@ -290,7 +290,7 @@ class TransferDataModule(pl.LightningDataModule):
         if oracle_max_examples is not None and oracle_max_examples < len(self.datasets["target_test"]):
             test_key = f"selection_target_test_{oracle_max_examples}"
             if test_key not in self.datasets:
-                path = split_path(self.data_dir, self.target, "test")
+                path = self.split_file(self.target, "test")
                 self.datasets[test_key], _ = self._load(path, self.target, True, limit=oracle_max_examples)
         return {
             "source_val": self._loader("source_val", train=False, limit=self._limit("val")),
