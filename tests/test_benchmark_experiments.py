@@ -12,7 +12,7 @@ from tests.test_transfer_grid_sweeper import DOMAINS, plan, values
 
 CPU_PAIRS = ["books-kitchen", "kitchen-dvd", "dvd-electronics", "electronics-books"]
 STRATEGIES = {"fine_tune", "feature_extraction", "gradual_unfreeze", "lora", "udalm", "dann", "cdan", "mmd",
-              "coral"}  # fmt: skip
+              "coral", "mcc", "bnm", "self_training"}  # fmt: skip
 
 
 def test_the_cpu_benchmark_is_every_strategy_on_four_pairs_each_domain_once_per_side_three_seeds() -> None:

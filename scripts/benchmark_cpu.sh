@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Run, continue or collect the CPU benchmark (conf/experiment/amazon_benchmark_cpu.yaml): every strategy ×
+# 4 Amazon pairs × 3 seeds on 2 CPU cores, hours of training, resumable across machines and days.
+#   bash scripts/benchmark_cpu.sh            # restore the committed runs, train the missing cells, collect
+#   bash scripts/benchmark_cpu.sh collect    # only collect what has finished (safe while it trains)
+#   bash scripts/benchmark_cpu.sh run strategy=fine_tune,dann seed=1   # narrower (overrides go to train.py)
+# Finished runs are committed under benchmarks/results/amazon_benchmark_cpu/runs/<job>/ (results.json,
+# run_identity.json, predictions/): restored into the sweep folder first, a rerun skips them (same config and
+# data: the run identity must match) and trains only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+SWEEP=${NLP_TRANSFER_LOGS:-logs}/sentiment/multiruns/amazon_benchmark_cpu
+OUT=benchmarks/results/amazon_benchmark_cpu
+mode=${1:-all}
+[[ $mode == run || $mode == collect || $mode == all ]] && shift || true
+
+restore() {
+  mkdir -p "$SWEEP"
+  for run in "$OUT"/runs/*/; do
+    [[ -d $run ]] || continue
+    dest="$SWEEP/$(basename "$run")"
+    [[ -f $dest/results.json ]] && continue
+    mkdir -p "$dest" && cp -r "$run"/. "$dest"/
+  done
+}
+
+collect() {
+  mkdir -p "$OUT/runs"
+  for result in "$SWEEP"/*/results.json; do
+    [[ -f $result ]] || continue
+    run=$(dirname "$result")
+    grep -q '"status": "ok"' "$result" || continue
+    dest="$OUT/runs/$(basename "$run")"
+    mkdir -p "$dest"
+    cp "$result" "$run/run_identity.json" "$dest"/
+    [[ -d $run/predictions ]] && cp -r "$run/predictions" "$dest"/
+  done
+  "$PY" -m nlp_transfer.results "$OUT/runs" --out "$OUT" --allow-incomplete || true
+  "$PY" -m nlp_transfer.cli compare "$OUT/runs" --baseline fine_tune --out "$OUT/compare.md" || true
+  "$PY" -m nlp_transfer.cli validators "$OUT/runs" --out "$OUT" || true
+}
+
+if [[ $mode != collect ]]; then
+  restore
+  start=$(date +%s)
+  "$PY" train.py -m experiment=amazon_benchmark_cpu "$@" || echo "some jobs failed (see runs.csv)"
+  mkdir -p "$OUT"
+  echo "$(date -u +%FT%TZ) $* : $(( $(date +%s) - start )) s" | tee -a "$OUT/wall_times.log"
+fi
+collect
