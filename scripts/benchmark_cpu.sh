@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 SWEEP=${NLP_TRANSFER_LOGS:-logs}/sentiment/multiruns/amazon_benchmark_cpu
-OUT=benchmarks/results/amazon_benchmark_cpu
+OUT=${BENCHMARK_OUT:-benchmarks/results/amazon_benchmark_cpu}
 mode=${1:-all}
 [[ $mode == run || $mode == collect || $mode == all ]] && shift || true
 
