@@ -53,3 +53,11 @@ def test_a_rerun_with_another_strategy_added_trains_only_the_new_cells(tmp_path:
     rerun = _train_py(tmp_path, *common, "strategy=fine_tune,dann")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert fits.read_text().split() == ["fine_tune", "dann"]  # fine_tune was not trained again
+
+
+def test_learning_curves_run_on_development_pairs_the_benchmark_never_reports() -> None:
+    jobs = [values(job) for job in plan("experiment=learning_curves")]
+    assert len(jobs) == 3 * 2 * 5
+    dev_pairs = {j["domain"].removeprefix("amazon_dev/") for j in jobs}
+    assert dev_pairs == {"books-dvd", "electronics-kitchen"} and not dev_pairs & set(CPU_PAIRS)
+    assert {j["strategy"] for j in jobs} == {"fine_tune", "dann", "gradual_unfreeze", "lora", "udalm"}

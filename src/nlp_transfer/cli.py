@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "results": "nlp_transfer.results.cli",
     "compare": "nlp_transfer.results.compare_cli",
     "validators": "nlp_transfer.results.validators_cli",
+    "curves": "nlp_transfer.results.curves_cli",
 }
 
 
