@@ -1,5 +1,7 @@
 """`nlp-transfer results <sweep dir>`: a sweep's runs as CSV, Markdown tables and figures.
 
+(`nlp-transfer export` and `nlp-transfer predict` are dispatched to nlp_transfer/export/commands.py.)
+
 Strict by default: a run whose results.json is unreadable, incomplete or still `running` is listed (and
 written to incomplete_runs.csv) and the command exits 1, so a table that silently lacks cells never passes
 for complete; `--allow-incomplete` accepts it. Failed runs are complete records of a failure: they show as
@@ -94,6 +96,16 @@ def run_compare(sweep_dir: Path, baseline: str, resamples: int, out: Path | None
     return 0
 
 
+def add_key_value_commands(commands: argparse._SubParsersAction) -> None:
+    """`export` and `predict`: key=value arguments as train.py takes (read by export/commands.py)."""
+    predict_keys = "run_dir=|model= input= [out=] [batch_size=] [format=] [checkpoint=]"
+    for name, keys, text in (
+        ("export", "run_dir= [out=] [checkpoint=]", "a finished run as a Hugging Face model folder"),
+        ("predict", predict_keys, "predict new text with a run or an exported folder"),
+    ):
+        commands.add_parser(name, help=text).add_argument("pairs", nargs="*", metavar=keys)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nlp-transfer", description="nlp-transfer tools")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -110,7 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--baseline", default="fine_tune", help="the strategy to compare against")
     compare.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples")
     compare.add_argument("--out", type=Path, default=None, help="Markdown file (default: <sweep>/compare.md)")
+    add_key_value_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in ("export", "predict"):
+        from nlp_transfer.export import commands as export_commands
+
+        run = export_commands.export_command if args.command == "export" else export_commands.predict_command
+        return run(args.pairs)
     if args.command == "compare":
         return run_compare(args.sweep_dir, args.baseline, args.resamples, args.out)
     try:
