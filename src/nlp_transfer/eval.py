@@ -69,7 +69,7 @@ def evaluate(
 
     from nlp_transfer.assembly import build_data_and_model
     from nlp_transfer.checkpoint_identity import check_identity
-    from nlp_transfer.run_weights import load_weights, run_weights_path
+    from nlp_transfer.run_weights import load_run_weights
 
     run_dir = finished_run_dir(run_dir)
     record = read_record(run_dir)
@@ -79,8 +79,8 @@ def evaluate(
         cfg.domain.target = target
         cfg.evaluate_on = "pair"  # one named target: test that pair, not every domain again
     datamodule, model = build_data_and_model(cfg)
-    path = run_weights_path(run_dir, record, checkpoint)  # best: the kept weights of a finished run
-    state = load_weights(path)  # safetensors, or a .ckpt weights-only: any other object is refused
+    # best: a finished run's kept weights; safetensors, or a .ckpt weights-only (any other object refused)
+    path, state = load_run_weights(run_dir, checkpoint)
     check_identity(state, model.checkpoint_identity(), path)  # before any weight is loaded
     model.load_state_dict(state["state_dict"])
     output_dir = Path(output_dir) if output_dir is not None else run_dir / "eval"
