@@ -48,7 +48,7 @@ def _train(run_dir: Path, cache_dir: Path, *overrides: str) -> subprocess.Comple
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished tiny fine_tune run on sentiment (train.py in a subprocess), shared by this module."""
     root = tmp_path_factory.mktemp("safety")
-    done = _train(root / "run", root / "cache")
+    done = _train(root / "run", root / "cache", "keep_checkpoints=all")  # its last.ckpt is read below
     assert done.returncode == 0, done.stderr[-3000:]
     return root / "run"
 
@@ -155,7 +155,7 @@ def test_no_unsafe_torch_load_in_src() -> None:
 def test_every_strategys_checkpoints_load_weights_only_and_carry_their_identity(
     run_training, strategy: str
 ) -> None:
-    record = run_training(f"strategy={strategy}")
+    record = run_training(f"strategy={strategy}", "keep_checkpoints=all")  # both full checkpoints kept
     paths = sorted((record["output_dir"] / "checkpoints").glob("*.ckpt"))
     assert len(paths) == 2  # the best (source val) and last.ckpt
     for path in paths:

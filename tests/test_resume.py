@@ -156,19 +156,22 @@ def test_a_run_killed_mid_epoch_and_rerun_ends_exactly_like_an_uninterrupted_one
 
 
 def _final_weights(run_dir: Path) -> dict[str, torch.Tensor]:
-    return torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    """The finished run's kept model (checkpoint_retention): with no monitor, the last epoch's weights."""
+    from nlp_transfer.run_weights import KEPT_WEIGHTS, load_weights
+
+    return load_weights(run_dir / KEPT_WEIGHTS)["state_dict"]
 
 
 def test_a_finished_run_is_returned_not_retrained_unless_forced(run_training, tmp_path: Path) -> None:
-    first = run_training("trainer.limit_train_batches=2")
+    first = run_training("trainer.limit_train_batches=2", "keep_checkpoints=all")
     results = first["output_dir"] / "results.json"
     stamp = results.stat().st_mtime_ns
 
-    again = run_training("trainer.limit_train_batches=2")
+    again = run_training("trainer.limit_train_batches=2", "keep_checkpoints=all")
     assert results.stat().st_mtime_ns == stamp  # nothing rewritten: no training happened
     assert again["metrics"] == json.loads(results.read_text())["metrics"]
 
-    forced = run_training("trainer.limit_train_batches=2", "force=true")
+    forced = run_training("trainer.limit_train_batches=2", "keep_checkpoints=all", "force=true")
     assert results.stat().st_mtime_ns != stamp
     assert "resumed_from" not in forced  # force starts afresh even though last.ckpt exists
 
@@ -176,7 +179,11 @@ def test_a_finished_run_is_returned_not_retrained_unless_forced(run_training, tm
 def test_last_checkpoint_is_replaced_atomically_and_a_failed_save_keeps_the_previous_one(
     run_training, tmp_path: Path
 ) -> None:
-    record = run_training("trainer.limit_train_batches=3", "callbacks.last_checkpoint.every_n_train_steps=2")
+    record = run_training(
+        "trainer.limit_train_batches=3",
+        "callbacks.last_checkpoint.every_n_train_steps=2",
+        "keep_checkpoints=all",
+    )
     last = record["output_dir"] / "checkpoints" / "last.ckpt"
     before = last.read_bytes()
     assert torch.load(last, weights_only=False)["global_step"] == 3  # the epoch-end save after step 3

@@ -182,7 +182,7 @@ def test_a_rerun_with_another_seed_is_refused_or_forced_and_the_identical_one_sk
 
 
 def test_a_killed_run_s_checkpoint_is_not_resumed_under_another_config(run_training, tmp_path: Path) -> None:
-    record = run_training("trainer.limit_train_batches=2")
+    record = run_training("trainer.limit_train_batches=2", "keep_checkpoints=all")  # keeps last.ckpt
     (record["output_dir"] / "results.json").unlink()  # as after SIGKILL: identity and last.ckpt, no record
     with pytest.raises(Exception, match=r"differing: task\.max_length\).*force=true.*run_id="):
         run_training("trainer.limit_train_batches=2", "task.max_length=32")
@@ -191,7 +191,7 @@ def test_a_killed_run_s_checkpoint_is_not_resumed_under_another_config(run_train
 
 
 def test_changed_data_refuses_the_resume(run_training, tmp_path: Path) -> None:
-    record = run_training("trainer.limit_train_batches=2")
+    record = run_training("trainer.limit_train_batches=2", "keep_checkpoints=all")  # keeps last.ckpt
     (record["output_dir"] / "results.json").unlink()
     identity_file = record["output_dir"] / IDENTITY_FILE
     identity = json.loads(identity_file.read_text())

@@ -57,7 +57,8 @@ def test_each_strategy_trains_tests_and_writes_results(strategy: str, task: str,
         assert {f"target/test/class_f1/{label}" for label in task_cfg["labels"]} <= set(on_disk["metrics"])
     assert on_disk["selection"]["checkpoint_metric"] == task_cfg["selection_metric"]
     assert on_disk["selection"]["score"] == pytest.approx(on_disk["metrics"][task_cfg["selection_metric"]])
-    assert Path(on_disk["selection"]["checkpoint"]).is_file()
+    assert (out / on_disk["selection"]["weights"]).is_file()  # the chosen model, kept as weights only
+    assert not Path(on_disk["selection"]["checkpoint"]).exists()  # its full checkpoint removed (retention)
     assert on_disk["cost"]["train_steps"] == 4
     assert on_disk["cost"]["train_examples"] == 4 * 8  # 4 batches of 8 source examples (debug=smoke)
     assert on_disk["cost"]["train_examples_per_s"] > 0

@@ -8,7 +8,8 @@ trained; metrics go to `<run_dir>/eval/<time>/eval.json`. A run trained once per
 (`evaluate_on=all_domains`) is tested on every domain again, with its pair's `source/test/*` and
 `target/test/*` named as in training; with `target=…` it is tested on that pair only.
 
-The checkpoint is read weights-only (`checkpoint_io`) and its identity checked against the rebuilt run
+The model is found and read by `run_weights` (a finished run's kept `checkpoints/model.safetensors`,
+or a `.ckpt` weights-only) and its identity checked against the rebuilt run
 before its weights are loaded. A `run_dir` that does not exist or holds no `results.json` is refused
 while Hydra resolves its output folder (`${finished_run_dir:…}` in conf/eval.yaml), so a mistyped
 path is never created.
@@ -24,7 +25,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from nlp_transfer.config import CONFIG_DIR, register_resolvers
-from nlp_transfer.results.record import RESULTS_FILE, RunRecord, read_record
+from nlp_transfer.results.record import RESULTS_FILE, read_record
 
 register_resolvers()
 
@@ -53,20 +54,6 @@ def finished_run_dir(run_dir: str | Path) -> Path:
 OmegaConf.register_new_resolver("finished_run_dir", lambda path: str(finished_run_dir(path)), replace=True)
 
 
-def resolve_checkpoint(run_dir: Path, record: RunRecord, which: str) -> Path:
-    """`best` (the checkpoint_metric's pick recorded by the run), `last`, or an explicit path."""
-    if which == "best":
-        chosen = record.selection.checkpoint if record.selection else None
-        path = Path(chosen) if chosen else run_dir / "checkpoints" / "last.ckpt"
-    elif which == "last":
-        path = run_dir / "checkpoints" / "last.ckpt"
-    else:
-        path = Path(which)
-    if not path.is_file():
-        raise FileNotFoundError(f"Checkpoint not found: {path} (checkpoint=best|last|<path>)")
-    return path
-
-
 def evaluate(
     run_dir: str | Path,
     checkpoint: str = "best",
@@ -82,7 +69,7 @@ def evaluate(
 
     from nlp_transfer.assembly import build_data_and_model
     from nlp_transfer.checkpoint_identity import check_identity
-    from nlp_transfer.checkpoint_io import load_checkpoint
+    from nlp_transfer.run_weights import load_run_weights
 
     run_dir = finished_run_dir(run_dir)
     record = read_record(run_dir)
@@ -92,8 +79,8 @@ def evaluate(
         cfg.domain.target = target
         cfg.evaluate_on = "pair"  # one named target: test that pair, not every domain again
     datamodule, model = build_data_and_model(cfg)
-    path = resolve_checkpoint(run_dir, record, checkpoint)
-    state = load_checkpoint(path)  # weights-only: a checkpoint holding other objects is refused
+    # best: a finished run's kept weights; safetensors, or a .ckpt weights-only (any other object refused)
+    path, state = load_run_weights(run_dir, checkpoint)
     check_identity(state, model.checkpoint_identity(), path)  # before any weight is loaded
     model.load_state_dict(state["state_dict"])
     output_dir = Path(output_dir) if output_dir is not None else run_dir / "eval"

@@ -66,6 +66,14 @@ def own_checkpoints(output_dir: str | Path) -> list[Path]:
     return [path for path in candidates if path.is_file()]
 
 
+def kept_weights(output_dir: str | Path) -> list[Path]:
+    """A finished run's kept model weights (checkpoint_retention), if the dir holds them."""
+    from nlp_transfer.run_weights import KEPT_WEIGHTS
+
+    path = Path(output_dir) / KEPT_WEIGHTS
+    return [path] if path.is_file() else []
+
+
 def claim_run_dir(output_dir: str | Path, identity: dict[str, Any], force: bool) -> RunRecord | None:
     """Before a run writes anything: its finished record to return, else None after storing `identity`.
 
@@ -83,7 +91,7 @@ def claim_run_dir(output_dir: str | Path, identity: dict[str, Any], force: bool)
     if global_rank() != 0:
         return None
     if force:
-        for path in past:
+        for path in [*past, *kept_weights(output_dir)]:
             log.info("force=true: deleting %s, so this run starts afresh.", path)
             path.unlink(missing_ok=True)
     elif past:  # resuming: the data checksums of the attempt being resumed must still hold

@@ -43,6 +43,7 @@ EXCLUDED_KEYS = (
     "run_name",
     "force",
     "ckpt_path",
+    "keep_checkpoints",  # what a finished run keeps on disk, not what it trained
     "hydra",
     "logger",  # W&B / CSV settings
     "callbacks.progress_bar",

@@ -16,6 +16,11 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from nlp_transfer.checkpoint_retention import (
+    check_keep_checkpoints,
+    keep_chosen_weights,
+    remove_full_checkpoints,
+)
 from nlp_transfer.config import CONFIG_DIR, PROJECT_ROOT, register_resolvers
 from nlp_transfer.console import print_run_location
 from nlp_transfer.interruption import Interruptions, RunInterrupted
@@ -75,6 +80,8 @@ def train(cfg: DictConfig) -> RunRecord:
             run = build(cfg, output_dir, identity, job)
             fit(run, record, cfg, output_dir)
             evaluate(run, record, cfg, output_dir)
+        if keep_checkpoints(cfg) == "chosen":  # results.json (ok, naming the kept weights) is written
+            remove_full_checkpoints(output_dir)
         return record
 
 
@@ -102,8 +109,14 @@ def new_record(cfg: DictConfig, identity: dict[str, Any]) -> RunRecord:
 def check_run(cfg: DictConfig) -> None:
     """Refuse, before anything heavy loads, a config that cannot run or would select on target labels."""
     check_config(cfg)  # wrong-typed numeric keys, zero-step budgets
+    keep_checkpoints(cfg)  # chosen | all
     check_objective(str(cfg.optimized_metric), bool(cfg.get("oracle", False)), cfg.get("selection"))
     check_checkpoint_metric(checkpoint_metric_of(cfg), cfg.get("selection"))
+
+
+def keep_checkpoints(cfg: DictConfig) -> str:
+    """What a finished run keeps: `chosen` (the chosen weights only) or `all` (checkpoint_retention)."""
+    return check_keep_checkpoints(cfg.get("keep_checkpoints", "chosen"))
 
 
 def build(cfg: DictConfig, output_dir: Path, identity: dict[str, Any], job: Job) -> BuiltRun:
@@ -161,10 +174,16 @@ def evaluate(run: BuiltRun, record: RunRecord, cfg: DictConfig, output_dir: Path
     sections = callback_sections(run.callbacks)  # the callbacks' own parts of `selection` and `cost`
     record.metrics = metrics
     checkpoint_metric = checkpoint_metric_of(cfg)
+    kept = (
+        {"weights": keep_chosen_weights(output_dir, run.model, best_path)}
+        if keep_checkpoints(cfg) == "chosen"
+        else {}
+    )
     record.selection = Selection(
         checkpoint_metric=checkpoint_metric,
         checkpoint=best_path,
         objective=str(cfg.optimized_metric),
+        **kept,
         **sections.get("selection", {}),
     )
     record.selection.score = objective_value(record, checkpoint_metric)

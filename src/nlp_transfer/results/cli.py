@@ -1,5 +1,4 @@
-"""`nlp-transfer results <sweep dir>`: a sweep's runs as CSV, Markdown tables and figures (and the sibling
-commands `compare` and `validators`).
+"""`nlp-transfer results <sweep dir>`: a sweep's runs as CSV, Markdown tables and figures.
 
 Strict by default: a run whose results.json is unreadable, incomplete or still `running` is listed (and
 written to incomplete_runs.csv) and the command exits 1, so a table that silently lacks cells never passes

@@ -1,0 +1,1 @@
+"""Taking a run's model out: Hugging Face export, model card, prediction on new text."""
