@@ -9,11 +9,18 @@ It offers what a transfer strategy may use and nothing more:
   of `test_domains` (for `evaluate_on=all_domains`: a model that never saw the target, tested everywhere).
 
 It never knows which strategy consumes it; `train.py` tells it whether target text is wanted.
+
+Several sources (`source=[books, dvd, electronics]`, multi-source adaptation) are pooled: source train
+is one dataset whose training batches hold an equal share of every source (data/balanced_sources.py)
+and carry each text's `source_index`; source validation and source test are the sources' splits pooled
+(so `source/val/*`, which picks the checkpoint, is the mean over all source-validation texts). `source`
+is then the name `books+dvd+electronics`, `sources` the list.
 Subclasses say how one split file becomes a dataset (`_load`) and which labels exist.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,13 +30,18 @@ import torch
 from pytorch_lightning.utilities import CombinedLoader
 from torch.utils.data import DataLoader, SequentialSampler
 
+from nlp_transfer.data.balanced_sources import BalancedSourceBatchSampler
 from nlp_transfer.data.bucketing import EpochShuffle, LengthGroupedBatchSampler, LengthSortedBatchSampler
-from nlp_transfer.data.collate import PaddingCollator, TokenizedDataset
+from nlp_transfer.data.collate import PaddingCollator, TokenizedDataset, pooled_dataset
 from nlp_transfer.data.errors import DataError
 from nlp_transfer.data.jsonl import file_checksum, split_path
 from nlp_transfer.data.label_space import LabelSpace
 from nlp_transfer.data.resumable_loader import ResumableLoader
 from nlp_transfer.results.domain_metrics import domain_test_split
+from nlp_transfer.source_domains import SourceDomainsError, checked_sources, source_name
+
+#: the source splits a run reads; with several sources each is read per source, then pooled
+SOURCE_SPLITS = {"source_train": "train", "source_val": "validation", "source_test": "test"}
 
 
 def discover_domains(data_dir: Path) -> list[str]:
@@ -50,7 +62,7 @@ class TransferDataModule(pl.LightningDataModule):
         name: str,
         data_dir: str,
         domains: list[str],
-        source: str,
+        source: str | list[str],
         target: str,
         tokenizer: Any,
         label_space: LabelSpace,
@@ -69,12 +81,17 @@ class TransferDataModule(pl.LightningDataModule):
     ) -> None:
         super().__init__()
         data_dir = os.path.normpath(os.path.expanduser(data_dir))
-        domains = checked_domains(name, Path(data_dir), domains, source, target, test_domains)
+        try:
+            sources = checked_sources(source, target)
+        except SourceDomainsError as err:
+            raise DataError(str(err)) from None
+        domains = checked_domains(name, Path(data_dir), domains, sources, target, test_domains)
         check_example_limits(max_train_examples, max_eval_examples)
         self.name = name
         self.data_dir = Path(data_dir)
         self.domains = domains
-        self.source = source
+        self.sources = sources
+        self.source = source_name(sources)  # `books`, or `books+dvd+electronics` for pooled sources
         self.target = target
         self.tokenizer = tokenizer
         self.label_space = label_space
@@ -106,12 +123,13 @@ class TransferDataModule(pl.LightningDataModule):
 
     def _files(self) -> dict[str, tuple[str, str]]:
         """Dataset key → (domain, split) for everything this run reads."""
-        files = {
-            "source_train": (self.source, "train"),
-            "source_val": (self.source, "validation"),
-            "source_test": (self.source, "test"),
-            "target_test": (self.target, "test"),
-        }
+        files = {}
+        for key, split in SOURCE_SPLITS.items():
+            if len(self.sources) == 1:
+                files[key] = (self.source, split)
+            else:  # read per source, pooled in `setup`
+                files |= {f"{key}@{domain}": (domain, split) for domain in self.sources}
+        files["target_test"] = (self.target, "test")
         for domain in self.test_domains or ():
             files.setdefault(self._test_key(domain), (domain, "test"))
         if self.with_target_unlabeled:
@@ -156,9 +174,22 @@ class TransferDataModule(pl.LightningDataModule):
             self.datasets[key] = dataset
             if labels is not None:
                 self.labels_present[key] = labels
+        if len(self.sources) > 1:
+            self._pool_sources()
         if not self.with_target_unlabeled:  # read and checked now, tokenized only if a validator needs it
             self._read(split_path(self.data_dir, self.target, "train"), with_labels=False)
         self._check_label_sets()
+
+    def _pool_sources(self) -> None:
+        """Several sources: each source split becomes one dataset; training texts keep their source index.
+        A pooled split's checksum (`books+dvd/test`, keying its prediction file) hashes its files' ones."""
+        for key, split in SOURCE_SPLITS.items():
+            parts = "+".join(self.checksums[f"{domain}/{split}"] for domain in self.sources)
+            self.checksums[f"{self.source}/{split}"] = hashlib.sha256(parts.encode()).hexdigest()
+            parts = [self.datasets.pop(f"{key}@{domain}") for domain in self.sources]
+            self.datasets[key] = pooled_dataset(parts, with_source_index=key == "source_train")
+            present = [self.labels_present.pop(f"{key}@{domain}", set()) for domain in self.sources]
+            self.labels_present[key] = set().union(*present)
 
     def _check_label_sets(self) -> None:
         """A tested domain may not hold labels the source never shows: that is a label-set mismatch."""
@@ -185,6 +216,9 @@ class TransferDataModule(pl.LightningDataModule):
         common["generator"] = torch.Generator().manual_seed(torch.initial_seed())
         epoch = self.trainer.current_epoch if self.trainer is not None else 0
         # training loaders save their place in the epoch, so a mid-epoch resume goes on from that batch
+        if train and key == "source_train" and len(self.sources) > 1:
+            sampler = self._balanced_sampler(dataset, epoch)
+            return ResumableLoader(dataset, batch_sampler=sampler, **common)
         if train and self.length_grouping:
             sampler = LengthGroupedBatchSampler(dataset.tokens.lengths(), self.batch_size, epoch=epoch)
             return ResumableLoader(dataset, batch_sampler=sampler, **common)
@@ -192,6 +226,15 @@ class TransferDataModule(pl.LightningDataModule):
             shuffle = EpochShuffle(len(dataset), epoch=epoch)
             return ResumableLoader(dataset, batch_size=self.batch_size, sampler=shuffle, **common)
         return self._eval_loader(dataset, common, limit)
+
+    def _balanced_sampler(self, dataset: TokenizedDataset, epoch: int) -> BalancedSourceBatchSampler:
+        """Every training batch of pooled sources holds an equal share of each (data/balanced_sources.py)."""
+        lengths, index = dataset.tokens.lengths(), dataset.source_index
+        per_source = [lengths[(index == s).numpy()] for s in range(len(self.sources))]
+        try:
+            return BalancedSourceBatchSampler(per_source, self.batch_size, self.length_grouping, epoch=epoch)
+        except ValueError as err:
+            raise DataError(str(err)) from None
 
     def _eval_loader(
         self, dataset: TokenizedDataset, common: dict[str, Any], limit: int | float | None
@@ -253,14 +296,14 @@ def checked_domains(
     task: str,
     data_dir: Path,
     configured: list[str],
-    source: str,
+    sources: list[str],
     target: str,
     test_domains: list[str] | None,
 ) -> list[str]:
-    """The task's domains (configured, then any other folder found in `data_dir`), with the run's source,
+    """The task's domains (configured, then any other folder found in `data_dir`), with the run's sources,
     target and test domains checked to be among them: a typo fails here, naming the choices."""
     domains = list(configured) + [d for d in discover_domains(data_dir) if d not in configured]
-    for role, domain in (("source", source), ("target", target)):
+    for role, domain in [*(("source", source) for source in sources), ("target", target)]:
         if domain not in domains:
             raise DataError(
                 f"Unknown {role} domain {domain!r} for task {task!r}; choose one of {domains} "
