@@ -118,7 +118,10 @@ def build(cfg: DictConfig, output_dir: Path, identity: dict[str, Any], job: Job)
     pl.seed_everything(cfg.seed, workers=True)
     log.info(
         "Building %s on %s: %s → %s",
-        cfg.backbone.name, cfg.task.name, source_name(cfg.domain.source), cfg.domain.target,
+        cfg.backbone.name,
+        cfg.task.name,
+        source_name(cfg.domain.source),
+        cfg.domain.target,
     )
     datamodule, model = build_data_and_model(cfg)
     _check_and_store_data(output_dir, identity, datamodule.checksums)

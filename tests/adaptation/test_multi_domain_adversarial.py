@@ -26,7 +26,9 @@ def test_loss_averages_each_domains_cross_entropy_by_hand() -> None:
     source = torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     origin = torch.tensor([0, 0, 1])
     target = torch.tensor([[0.0, 0.0, 3.0]])
-    loss, accuracy = MultiDomainAdversarialLoss(identity_discriminator(), num_sources=2)(source, origin, target)
+    loss, accuracy = MultiDomainAdversarialLoss(identity_discriminator(), num_sources=2)(
+        source, origin, target
+    )
 
     def nll(logits: list[float], label: int) -> float:  # −log softmax(logits)[label]
         return -(logits[label] - math.log(sum(math.exp(v) for v in logits)))
@@ -43,7 +45,9 @@ def test_one_source_is_dann_with_a_two_way_softmax() -> None:
     torch.manual_seed(0)
     disc = DomainDiscriminator(4, hidden_dim=8, dropout=0.0, out_features=2)
     source, target = torch.randn(5, 4), torch.randn(3, 4)
-    loss, _ = MultiDomainAdversarialLoss(disc, num_sources=1)(source, torch.zeros(5, dtype=torch.long), target)
+    loss, _ = MultiDomainAdversarialLoss(disc, num_sources=1)(
+        source, torch.zeros(5, dtype=torch.long), target
+    )
     logits = disc(torch.cat([source, target])).detach().numpy()
     log_probs = logits - np.log(np.exp(logits).sum(1, keepdims=True))
     expected = (-log_probs[:5, 0].mean() - log_probs[5:, 1].mean()) / 2

@@ -41,7 +41,9 @@ def test_leftover_slots_rotate_so_shares_differ_by_at_most_one() -> None:
     assert [sampler.shares(j) for j in range(3)] == [[6, 5, 5], [5, 6, 5], [5, 5, 6]]
     counts = counts_per_batch(sampler)
     assert all(sum(row) == 16 and max(row) - min(row) <= 1 for row in counts)
-    assert [sum(col) for col in zip(*counts, strict=True)] == [sum(sampler.shares(j)[s] for j in range(8)) for s in range(3)]
+    assert [sum(col) for col in zip(*counts, strict=True)] == [
+        sum(sampler.shares(j)[s] for j in range(8)) for s in range(3)
+    ]
 
 
 def test_the_order_depends_on_seed_and_epoch_only_and_resumes_by_index() -> None:

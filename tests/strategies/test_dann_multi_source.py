@@ -34,8 +34,15 @@ def test_three_sources_to_kitchen_run_end_to_end(strategy: str, run_training) ->
 
 
 def test_token_rows_keep_their_sentences_source_index(tmp_path) -> None:
-    overrides = ["task=ner", "domain.source=[news,music]", "domain.target=politics", "strategy.max_domain_rows=30"]
-    cfg = compose_config([*TINY_FAST, "strategy=dann_multi_source", f"paths.cache_dir={tmp_path}", *overrides])
+    overrides = [
+        "task=ner",
+        "domain.source=[news,music]",
+        "domain.target=politics",
+        "strategy.max_domain_rows=30",
+    ]
+    cfg = compose_config(
+        [*TINY_FAST, "strategy=dann_multi_source", f"paths.cache_dir={tmp_path}", *overrides]
+    )
     datamodule, model = build_data_and_model(cfg)
     datamodule.setup()
     batch, _, _ = next(iter(datamodule.train_dataloader()))
@@ -52,7 +59,9 @@ def test_token_rows_keep_their_sentences_source_index(tmp_path) -> None:
 
 
 def test_a_target_batch_with_labels_is_refused(tmp_path) -> None:
-    cfg = compose_config([*TINY_FAST, "strategy=dann_multi_source", f"paths.cache_dir={tmp_path}", *THREE_SOURCES])
+    cfg = compose_config(
+        [*TINY_FAST, "strategy=dann_multi_source", f"paths.cache_dir={tmp_path}", *THREE_SOURCES]
+    )
     _, model = build_data_and_model(cfg)
     assert isinstance(model, DANNMultiSourceModule) and model.num_sources == 3
     batch = {

@@ -51,7 +51,8 @@ class MultiDomainAdversarialLoss(nn.Module):
         """
         if len(source_origin) and (source_origin.min() < 0 or source_origin.max() >= self.num_sources):
             raise ValueError(
-                f"source indices must lie in 0 … {self.num_sources - 1}, got {source_origin.unique().tolist()}"
+                f"source indices must lie in 0 … {self.num_sources - 1}, "
+                f"got {source_origin.unique().tolist()}"
             )
         logits = self.discriminator(self.grl(torch.cat([source, target], dim=0)))
         target_label = source_origin.new_full((len(target),), self.num_sources)

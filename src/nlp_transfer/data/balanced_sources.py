@@ -77,7 +77,7 @@ class BalancedSourceBatchSampler(Sampler[list[int]]):
         return [base + int((s - batch) % self.num_sources < extra) for s in range(self.num_sources)]
 
     def _stream(self, source: int, generator: torch.Generator) -> Iterator[int]:
-        """Endless pooled indices of one source: shuffled, length-sorted within pools, reshuffled per cycle."""
+        """Endless pooled indices of one source: shuffled, length-sorted in pools, reshuffled per cycle."""
         lengths, offset = self.lengths[source], self.offsets[source]
         pool = max(1, self.batch_size // self.num_sources) * self.pool_batches
         while True:

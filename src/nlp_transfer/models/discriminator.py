@@ -30,6 +30,7 @@ class DomainDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """(batch, in_features) → (batch,) logits of 'comes from the source domain' (or (batch, out_features))."""
+        """(batch, in_features) → (batch,) logits of 'comes from the source domain'; (batch, out_features)
+        when `out_features` > 1."""
         logits = self.net(features)
         return logits.squeeze(-1) if logits.shape[-1] == 1 else logits

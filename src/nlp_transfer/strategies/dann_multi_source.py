@@ -65,7 +65,9 @@ class DANNMultiSourceModule(DomainAdaptationModule):
                     f"{type(self).__name__} was built for {self.num_sources} sources, but its source batches "
                     "carry no `source_index`: pass the sources as a list, domain.source=[a,b,...]."
                 )
-            origin = torch.zeros(len(rows.source_features), dtype=torch.long, device=rows.source_features.device)
+            origin = torch.zeros(
+                len(rows.source_features), dtype=torch.long, device=rows.source_features.device
+            )
         lam = ganin_lambda(self.progress, self.lambda_gamma, self.lambda_max)
         self.domain_adversarial.grl.coeff = lam
         loss, accuracy = self.domain_adversarial(rows.source_features, origin, rows.target_features)
