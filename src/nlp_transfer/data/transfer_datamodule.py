@@ -81,17 +81,12 @@ class TransferDataModule(pl.LightningDataModule):
     ) -> None:
         super().__init__()
         data_dir = os.path.normpath(os.path.expanduser(data_dir))
-        try:
-            sources = checked_sources(source, target)
-        except SourceDomainsError as err:
-            raise DataError(str(err)) from None
-        domains = checked_domains(name, Path(data_dir), domains, sources, target, test_domains)
+        self.sources = source_domains(source, target)
+        domains = checked_domains(name, Path(data_dir), domains, self.sources, target, test_domains)
         check_example_limits(max_train_examples, max_eval_examples)
         self.name = name
         self.data_dir = Path(data_dir)
         self.domains = domains
-        self.sources = sources
-        self.source = source_name(sources)  # `books`, or `books+dvd+electronics` for pooled sources
         self.target = target
         self.tokenizer = tokenizer
         self.label_space = label_space
@@ -112,6 +107,11 @@ class TransferDataModule(pl.LightningDataModule):
         self.checksums: dict[str, str] = {}
         self.labels_present: dict[str, set[str]] = {}  # dataset key → label names in its whole file (setup)
         self._check_files()
+
+    @property
+    def source(self) -> str:
+        """The source's name: `books`, or `books+dvd+electronics` for pooled sources (see `sources`)."""
+        return source_name(self.sources)
 
     @property
     def num_labels(self) -> int:
@@ -290,6 +290,15 @@ class TransferDataModule(pl.LightningDataModule):
             "target_unlabeled": self._loader(key, train=False),
             "target_test": self._loader("target_test", train=False),
         }
+
+
+def source_domains(source: str | list[str], target: str) -> list[str]:
+    """The run's source domains (one, or several to pool); an empty or repeated list, or the target among
+    several sources, fails here (nlp_transfer.source_domains)."""
+    try:
+        return checked_sources(source, target)
+    except SourceDomainsError as err:
+        raise DataError(str(err)) from None
 
 
 def checked_domains(
