@@ -37,6 +37,7 @@ def test_pooled_and_best_single_source_rows_side_by_side(tmp_path: Path) -> None
     write(tmp_path, "d", "dann_multi_source", "books+dvd", "kitchen", 0.78, source_val=0.88)
     write(tmp_path, "e", "fine_tune", "dvd+kitchen", "books", 0.66, source_val=0.90)
     write(tmp_path, "f", "fine_tune", "kitchen", "dvd", 0.60, source_val=0.90)  # not a pooled target's source
+    write(tmp_path, "g", "fine_tune", "books+dvd", "dvd", 0.99, source_val=0.90)  # tested on its own source
     markdown = markdown_table(collect_runs(tmp_path), "sentiment")
     main, multi = markdown.split("Multi-source")
     assert "books+dvd" not in main  # pooled runs are no pair of the main table
@@ -53,3 +54,10 @@ def test_pooled_and_best_single_source_rows_side_by_side(tmp_path: Path) -> None
 def test_no_multi_source_table_without_pooled_runs(tmp_path: Path) -> None:
     write(tmp_path, "a", "fine_tune", "books", "kitchen", 0.70, source_val=0.95)
     assert "Multi-source" not in markdown_table(collect_runs(tmp_path), "sentiment")
+
+
+def test_all_domains_of_a_pooled_source_lists_each_source() -> None:
+    from nlp_transfer.results.domain_metrics import all_domains_of
+
+    assert all_domains_of(["books", "dvd"], "books+toys", "kitchen") == ["books", "dvd", "toys", "kitchen"]
+    assert all_domains_of(["books", "dvd"], ["books", "dvd"], "dvd") == ["books", "dvd"]

@@ -53,6 +53,8 @@ def multi_source_grid(
     pooled: dict[tuple[str, str, str], list[RunRow]] = defaultdict(list)
     single: dict[tuple[str, str], dict[str, list[RunRow]]] = defaultdict(lambda: defaultdict(list))
     for r in task_rows:
+        if r.target in source_list(r.source):  # in-domain: a pooled run tested on one of its own sources
+            continue
         if is_multi_source(r.source):
             pooled[(row_label(r, backbones), r.source, r.target)].append(r)
         else:
