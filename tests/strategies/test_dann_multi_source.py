@@ -12,7 +12,8 @@ import torch
 from nlp_transfer.assembly import build_data_and_model
 from nlp_transfer.strategies.dann_multi_source import DANNMultiSourceModule
 from nlp_transfer.strategies.domain_adaptation import TargetLabelLeakError
-from tests.conftest import TINY_FAST, compose_config
+from tests.conftest import TINY_FAST, compose_config, fit_quietly
+from tests.strategies.test_strategy_contracts import STRATEGY_CONFIGS
 
 THREE_SOURCES = ["domain.source=[books,dvd,electronics]", "domain.target=kitchen"]
 
@@ -72,3 +73,13 @@ def test_a_target_batch_with_labels_is_refused(tmp_path) -> None:
     }
     with pytest.raises(TargetLabelLeakError, match="DANNMultiSourceModule"):
         model.training_step({"source": batch, "target": batch}, 0)
+
+
+@pytest.mark.slow  # one build and two steps per strategy
+@pytest.mark.parametrize("strategy", STRATEGY_CONFIGS)
+def test_every_strategy_trains_on_pooled_sources(strategy: str, tmp_path) -> None:
+    cfg = compose_config([*TINY_FAST, f"strategy={strategy}", f"paths.cache_dir={tmp_path}", *THREE_SOURCES])
+    datamodule, model = build_data_and_model(cfg)
+    assert datamodule.sources == ["books", "dvd", "electronics"]
+    trainer = fit_quietly(model, datamodule, steps=2)
+    assert trainer.global_step == 2 and torch.isfinite(trainer.callback_metrics["train/loss"])

@@ -14,7 +14,8 @@ Several sources (`source=[books, dvd, electronics]`, multi-source adaptation) ar
 is one dataset whose training batches hold an equal share of every source (data/balanced_sources.py)
 and carry each text's `source_index`; source validation and source test are the sources' splits pooled
 (so `source/val/*`, which picks the checkpoint, is the mean over all source-validation texts). `source`
-is then the name `books+dvd+electronics`, `sources` the list.
+is then the name `books+dvd+electronics`, `sources` the list; `max_*_examples` cut each source's split.
+
 Subclasses say how one split file becomes a dataset (`_load`) and which labels exist.
 """
 
@@ -184,8 +185,8 @@ class TransferDataModule(pl.LightningDataModule):
         """Several sources: each source split becomes one dataset; training texts keep their source index.
         A pooled split's checksum (`books+dvd/test`, keying its prediction file) hashes its files' ones."""
         for key, split in SOURCE_SPLITS.items():
-            parts = "+".join(self.checksums[f"{domain}/{split}"] for domain in self.sources)
-            self.checksums[f"{self.source}/{split}"] = hashlib.sha256(parts.encode()).hexdigest()
+            joined = "+".join(self.checksums[f"{domain}/{split}"] for domain in self.sources)
+            self.checksums[f"{self.source}/{split}"] = hashlib.sha256(joined.encode()).hexdigest()
             parts = [self.datasets.pop(f"{key}@{domain}") for domain in self.sources]
             self.datasets[key] = pooled_dataset(parts, with_source_index=key == "source_train")
             present = [self.labels_present.pop(f"{key}@{domain}", set()) for domain in self.sources]
