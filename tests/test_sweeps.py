@@ -147,3 +147,27 @@ def test_a_source_only_grid_trains_once_per_source_and_fills_all_sixteen_cells(t
         rows = list(csv.DictReader(handle))
     assert len(rows) == 16
     assert {row["evaluated_from"] for row in rows} == {str(path) for path in records}
+
+
+@pytest.mark.slow  # 9 smoke trainings in a subprocess
+def test_leave_one_domain_out_is_one_command_and_fills_the_multi_source_table(tmp_path: Path) -> None:
+    three = "books,dvd,electronics"
+    result, sweep_dir = sweep(tmp_path, "experiment=leave_one_out", f"domain.target={three}", "logger=none")
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [json.loads(p.read_text()) for p in sweep_dir.glob("*/results.json")]
+    assert all(r["status"] == "ok" for r in records)
+    pooled = sorted(
+        (r["config"]["strategy"], r["config"]["source"]) for r in records if "+" in r["config"]["source"]
+    )
+    assert pooled == sorted(
+        (strategy, source) for strategy in ("fine_tune", "dann_multi_source")
+        for source in ("dvd+electronics", "books+electronics", "books+dvd")
+    )  # fmt: skip
+    assert len(records) == 6 + 3  # fine_tune once per single source, tested on every domain
+    table = table_rows((sweep_dir / "results_sentiment.md").read_text().split("Multi-source")[1])
+    assert table[0] == ["strategy", "→ books", "→ dvd", "→ electronics", "average"]
+    assert [row[0] for row in table[1:]] == [
+        "fine_tune · best single source (oracle)", "fine_tune · best single source (source val)",
+        "dann_multi_source · pooled sources", "fine_tune · pooled sources",
+    ]  # fmt: skip
+    assert all(cell != "—" for row in table[1:] for cell in row[1:])

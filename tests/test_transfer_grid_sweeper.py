@@ -58,9 +58,11 @@ def test_every_strategy_times_every_pair_is_one_command() -> None:
                 f"domain.target={domains}")  # fmt: skip
     per_strategy = Counter(values(job)["strategy"] for job in grid)
     source_only = {"fine_tune", "feature_extraction", "gradual_unfreeze", "lora"}
+    target_using = {"dann", "cdan", "mmd", "coral", "udalm", "dann_multi_source", "mcc", "bnm",
+                    "self_training"}  # fmt: skip
     assert {s for s, n in per_strategy.items() if n == 4} == source_only  # one job per source
-    assert {s for s, n in per_strategy.items() if n == 16} == {"dann", "cdan", "mmd", "coral", "udalm"}
-    assert len(grid) == 4 * 4 + 5 * 16
+    assert {s for s, n in per_strategy.items() if n == 16} == target_using
+    assert len(grid) == 4 * 4 + len(target_using) * 16
 
 
 def test_every_seed_gets_its_own_merged_jobs_and_merging_can_be_switched_off() -> None:
@@ -116,3 +118,35 @@ def test_a_strategy_config_without_the_declaration_fails_before_any_job() -> Non
     with pytest.raises(ValueError, match="must declare `uses_target_data: true|false`"):
         plan("hydra/sweeper=transfer_grid", "strategy=fine_tune", "~strategy.uses_target_data",
              "domain.target=books,dvd")  # fmt: skip
+
+
+def test_leave_one_out_pools_the_other_domains_and_adds_single_sources_for_source_only_strategies() -> None:
+    jobs = [values(job) for job in plan("experiment=leave_one_out")]
+    pooled = {
+        (j["strategy"], j["domain.target"]): j["domain.source"] for j in jobs if "[" in j["domain.source"]
+    }
+    for target in DOMAINS:
+        others = f"[{','.join(d for d in DOMAINS if d != target)}]"
+        assert pooled[("fine_tune", target)] == pooled[("dann_multi_source", target)] == others
+    assert len(pooled) == 8 and not any("evaluate_on" in j for j in jobs if "[" in j["domain.source"])
+    single = [j for j in jobs if "[" not in j["domain.source"]]
+    assert sorted(j["domain.source"] for j in single) == DOMAINS  # fine_tune once per single source
+    assert all(j["strategy"] == "fine_tune" and j["evaluate_on"] == "all_domains" for j in single)
+    assert len(jobs) == 12
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["domain.target=books,dvd"], "at least 3 domains"),
+        (["domain.target=books,dvd,kitchen", "domain.source=books"], "sets domain.source itself"),
+    ],
+)
+def test_leave_one_out_refuses_too_few_domains_or_a_given_source(overrides, message) -> None:
+    with pytest.raises(Exception, match=message):
+        plan(
+            "hydra/sweeper=transfer_grid",
+            "hydra.sweeper.layout=leave_one_out",
+            "strategy=fine_tune",
+            *overrides,
+        )

@@ -12,8 +12,8 @@ CONFIG_DIR = PROJECT_ROOT / "conf"
 
 
 def register_resolvers() -> None:
-    """`${project_root:}` (the repository root), `${run_group:…}`, `${domain_pair:…}`, `${metric_mode:…}`,
-    `${auto_precision:<accelerator>}`."""
+    """`${project_root:}` (the repository root), `${run_group:…}`, `${domain_pair:…}`, `${source_count:…}`,
+    `${metric_mode:…}`, `${auto_precision:<accelerator>}`."""
     if not CONFIG_DIR.is_dir():
         raise RuntimeError(
             f"Hydra configs not found at {CONFIG_DIR}: install the project in editable mode "
@@ -22,6 +22,7 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
     OmegaConf.register_new_resolver("run_group", run_group, replace=True)
     OmegaConf.register_new_resolver("domain_pair", domain_pair, replace=True)
+    OmegaConf.register_new_resolver("source_count", source_count, replace=True)
     OmegaConf.register_new_resolver("metric_mode", metric_mode, replace=True)
     OmegaConf.register_new_resolver("auto_precision", auto_precision, replace=True)
 
@@ -43,13 +44,25 @@ def metric_mode(metric: str, *, _root_: Any = None) -> str:
     return "max" if objective_direction(metric, selection) == "maximize" else "min"
 
 
-def domain_pair(source: str, target: str, evaluate_on: str = "pair") -> str:
-    """`books-kitchen` for a pair run; `books-all` for one tested on every domain (evaluate_on=all_domains).
+def domain_pair(source: Any, target: str, evaluate_on: str = "pair") -> str:
+    """`books-kitchen` for a pair run; `books-all` for one tested on every domain (evaluate_on=all_domains);
+    a list of sources is named `books+dvd+electronics-kitchen` (nlp_transfer.source_domains).
 
     Run and job folders and W&B run names use it, so a merged transfer_grid job is not named after
     whichever target happened to come first.
     """
+    from nlp_transfer.source_domains import source_name
+
+    source = source_name(source)
     return f"{source}-all" if evaluate_on == "all_domains" else f"{source}-{target}"
+
+
+def source_count(source: Any) -> int:
+    """How many source domains `domain.source` names (1 for a single domain): sizes a multi-source
+    strategy's domain discriminator (`${source_count:${domain.source}}`)."""
+    from nlp_transfer.source_domains import source_list
+
+    return len(source_list(source))
 
 
 def run_group(default: str) -> str:

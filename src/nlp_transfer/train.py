@@ -38,6 +38,7 @@ from nlp_transfer.results.record import Cost, RunConfig, RunRecord, Selection, c
 from nlp_transfer.resume import claim_run_dir, describe_checkpoint, resume_checkpoint
 from nlp_transfer.run_identity import check_data, run_identity, write_identity
 from nlp_transfer.run_lock import RunLock
+from nlp_transfer.source_domains import checked_sources, source_name
 
 log = logging.getLogger(__name__)
 register_resolvers()
@@ -93,7 +94,7 @@ def new_record(cfg: DictConfig, identity: dict[str, Any]) -> RunRecord:
         backbone=cfg.backbone.name,
         strategy=choices.get("strategy") or cfg.strategy._target_.rsplit(".", 1)[-1],
         task=cfg.task.name,
-        source=cfg.domain.source,
+        source=source_name(cfg.domain.source),  # `books+dvd+electronics` for a pooled source
         target=cfg.domain.target,
         seed=cfg.seed,
         oracle=bool(cfg.get("oracle", False)),
@@ -110,6 +111,7 @@ def check_run(cfg: DictConfig) -> None:
     """Refuse, before anything heavy loads, a config that cannot run or would select on target labels."""
     check_config(cfg)  # wrong-typed numeric keys, zero-step budgets
     keep_checkpoints(cfg)  # chosen | all
+    checked_sources(cfg.domain.source, cfg.domain.target)  # no target among several sources
     check_objective(str(cfg.optimized_metric), bool(cfg.get("oracle", False)), cfg.get("selection"))
     check_checkpoint_metric(checkpoint_metric_of(cfg), cfg.get("selection"))
 
@@ -128,7 +130,11 @@ def build(cfg: DictConfig, output_dir: Path, identity: dict[str, Any], job: Job)
 
     pl.seed_everything(cfg.seed, workers=True)
     log.info(
-        "Building %s on %s: %s → %s", cfg.backbone.name, cfg.task.name, cfg.domain.source, cfg.domain.target
+        "Building %s on %s: %s → %s",
+        cfg.backbone.name,
+        cfg.task.name,
+        source_name(cfg.domain.source),
+        cfg.domain.target,
     )
     datamodule, model = build_data_and_model(cfg)
     _check_and_store_data(output_dir, identity, datamodule.checksums)

@@ -128,8 +128,16 @@ TARGET_USING = [("dann", "sentiment"), *((s, "ner") for s in STRATEGY_CONFIGS if
 
 def test_the_label_leak_check_covers_every_target_using_strategy_config() -> None:
     covered = {strategy for strategy, _ in TARGET_USING}
-    assert {"dann", "cdan", "mmd", "coral", "udalm", "mcc", "bnm", "self_training"} <= covered
+    expected = {"dann", "cdan", "mmd", "coral", "udalm", "mcc", "bnm", "self_training", "dann_multi_source"}
+    assert expected <= covered
     assert not covered & {"fine_tune", "feature_extraction"}
+
+
+#: several pooled sources: the target stays unlabeled, each source batch carries its source index
+MULTI_SOURCE = {
+    "sentiment": ["domain.source=[books,dvd,electronics]", "domain.target=kitchen"],
+    "ner": ["domain.source=[news,music]", "domain.target=politics", "task.batch_size=4"],
+}
 
 
 @pytest.mark.parametrize(("strategy", "task"), TARGET_USING)
@@ -149,6 +157,28 @@ def test_adaptation_training_batches_never_carry_target_labels(strategy: str, ta
     for keys in batches:
         assert keys["target"] == {"input_ids", "attention_mask"}
         assert "labels" in keys["source"]
+
+
+@pytest.mark.parametrize("task", sorted(MULTI_SOURCE))
+def test_multi_source_training_batches_never_carry_target_labels(task: str, tmp_path) -> None:
+    datamodule, model = build("dann_multi_source", tmp_path, f"task={task}", *MULTI_SOURCE[task])
+    sources = len(datamodule.sources)
+    assert sources > 1 and model.num_sources == sources
+    batches: list[dict] = []
+    original = model.training_step
+
+    def spy(batch, batch_idx):
+        batches.append({role: dict(part) for role, part in batch.items()})
+        return original(batch, batch_idx)
+
+    model.training_step = spy
+    fit(model, datamodule, steps=4)
+    assert len(batches) == 4
+    for batch in batches:
+        assert set(batch["target"]) == {"input_ids", "attention_mask"}
+        assert {"labels", "source_index"} <= set(batch["source"])
+        counts = torch.bincount(batch["source"]["source_index"], minlength=sources)
+        assert counts.max() - counts.min() <= 1  # an equal share of every source (± one)
 
 
 def test_dann_refuses_a_target_batch_with_labels(tmp_path) -> None:

@@ -1,4 +1,4 @@
-"""Hydra's grid sweep, minus the jobs a source-only strategy would only repeat.
+r"""Hydra's grid sweep, minus the jobs a source-only strategy would only repeat.
 
 A strategy that never trains on target data (its yaml declares `uses_target_data: false`, as its class
 does: fine_tune, feature_extraction, ...) learns the same model for every target of a source, so the
@@ -10,6 +10,11 @@ the task; `nlp-transfer results` spreads it back over the group's cells. Jobs of
 explicit `evaluate_on`, run as given. Every launched job's config is composed before the first one
 starts, so an unknown override fails at once, as with the basic sweeper. It reads only config: no
 strategy module is imported.
+
+`layout=leave_one_out` (multi-source adaptation) turns the swept `domain.target` values D into a
+leave-one-domain-out grid: every job of the grid with target t gets `domain.source=[D \ {t}]` (the other
+domains pooled), and source-only strategies also get the single-source jobs s → t for every s in D \ {t}
+(merged as above into one job per source), which give the table's best-single-source rows.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Callable, Sequence
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.types import Override
+from hydra.errors import HydraException
 
 from nlp_transfer.objective import checkpoint_chosen_on_source
 from nlp_transfer.strategy_declaration import declared_uses_target_data
@@ -28,7 +34,9 @@ TARGET_KEY = "domain.target"
 EVALUATE_ON_KEY = "evaluate_on"
 # plain values that cannot change which strategy runs, few-shot training or checkpoint selection:
 # jobs differing only in these share one decision (composing a config costs about 0.3 s)
-DECISION_FREE_KEYS = frozenset({TARGET_KEY, "domain.source", "seed"})
+SOURCE_KEY = "domain.source"
+DECISION_FREE_KEYS = frozenset({TARGET_KEY, SOURCE_KEY, "seed"})
+LAYOUTS = ("grid", "leave_one_out")
 
 
 def override_key(override: str) -> str:
@@ -61,6 +69,39 @@ def merge_target_jobs(jobs: list[list[str]], source_only: Callable[[list[str]], 
     return planned
 
 
+def leave_one_out_jobs(jobs: list[list[str]], source_only: Callable[[list[str]], bool]) -> list[list[str]]:
+    """Every domain of the swept `domain.target` as target, the rest as pooled sources (see module doc).
+
+    Each grid job becomes its pooled-sources job, followed, when `source_only(job)`, by one job per single
+    source (to be merged per source by `merge_target_jobs`).
+
+    Raises:
+        HydraException: fewer than 3 swept targets, or a job that sets `domain.source` itself.
+    """
+    domains = list(
+        dict.fromkeys(o.split("=", 1)[1] for job in jobs for o in job if override_key(o) == TARGET_KEY)
+    )
+    if len(domains) < 3:
+        raise HydraException(
+            f"hydra.sweeper.layout=leave_one_out needs domain.target to sweep at least 3 domains (each one "
+            f"the target, the others its sources), got {domains}; "
+            "e.g. domain.target=books,dvd,electronics,kitchen"
+        )
+    planned = []
+    for job in jobs:
+        if any(override_key(o) == SOURCE_KEY for o in job):
+            raise HydraException(
+                "hydra.sweeper.layout=leave_one_out sets domain.source itself (the domains other than the "
+                f"target); drop domain.source from the command (job: {job})."
+            )
+        target = next(o.split("=", 1)[1] for o in job if override_key(o) == TARGET_KEY)
+        sources = [d for d in domains if d != target]
+        planned.append([*job, f"{SOURCE_KEY}=[{','.join(sources)}]"])
+        if source_only(job):
+            planned += [[*job, f"{SOURCE_KEY}={source}"] for source in sources]
+    return planned
+
+
 class TransferGridSweeper(BasicSweeper):
     """BasicSweeper's grid with one job per source (and other settings) for source-only strategies.
 
@@ -68,6 +109,7 @@ class TransferGridSweeper(BasicSweeper):
         max_batch_size: jobs handed to the launcher at once (None: all), as in BasicSweeper.
         params: sweep parameters from config (`hydra.sweeper.params`), as in BasicSweeper.
         merge_source_only: false gives exactly the basic grid.
+        layout: `grid` (the given combinations) or `leave_one_out` (see the module docstring).
     """
 
     def __init__(
@@ -75,9 +117,13 @@ class TransferGridSweeper(BasicSweeper):
         max_batch_size: int | None = None,
         params: dict[str, str] | None = None,
         merge_source_only: bool = True,
+        layout: str = "grid",
     ) -> None:
         super().__init__(max_batch_size=max_batch_size, params=params)
+        if layout not in LAYOUTS:
+            raise HydraException(f"hydra.sweeper.layout must be one of {LAYOUTS}, got {layout!r}")
         self.merge_source_only = merge_source_only
+        self.layout = layout
         self._decisions: dict[tuple[str, ...], bool] = {}
 
     def _source_only(self, job: list[str]) -> bool:
@@ -97,6 +143,8 @@ class TransferGridSweeper(BasicSweeper):
         self, overrides: list[Override], max_batch_size: int | None
     ) -> list[list[list[str]]]:
         (grid,) = BasicSweeper.split_arguments(overrides, None)
+        if self.layout == "leave_one_out":
+            grid = leave_one_out_jobs(grid, self._source_only)
         jobs = merge_target_jobs(grid, self._source_only) if self.merge_source_only else grid
         shared = sum(f"{EVALUATE_ON_KEY}=all_domains" in job for job in jobs)
         log.info(

@@ -17,17 +17,26 @@ class TokenizedDataset(Dataset):
     """Examples as {"input_ids": ids, "labels": ...}; unlabeled datasets carry no `labels` key at all.
 
     `labels` is one id per text (classification) or a `TokenizedTexts` of one id per sub-token
-    (token classification), aligned with `tokens`.
+    (token classification), aligned with `tokens`. `source_index` (pooled multi-source training data
+    only): which of the run's source domains each text comes from, batched as `source_index`.
     """
 
-    def __init__(self, tokens: TokenizedTexts, labels: Sequence[int] | TokenizedTexts | None = None) -> None:
+    def __init__(
+        self,
+        tokens: TokenizedTexts,
+        labels: Sequence[int] | TokenizedTexts | None = None,
+        source_index: Sequence[int] | None = None,
+    ) -> None:
         if labels is not None and len(labels) != len(tokens):
             raise ValueError(f"{len(labels)} labels for {len(tokens)} texts")
+        if source_index is not None and len(source_index) != len(tokens):
+            raise ValueError(f"{len(source_index)} source indices for {len(tokens)} texts")
         self.tokens = tokens
         if labels is None or isinstance(labels, TokenizedTexts):
             self.labels = labels
         else:
             self.labels = torch.as_tensor(labels, dtype=torch.long)
+        self.source_index = None if source_index is None else torch.as_tensor(source_index, dtype=torch.long)
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -36,7 +45,26 @@ class TokenizedDataset(Dataset):
         item: dict[str, Any] = {"input_ids": self.tokens[index]}
         if self.labels is not None:
             item["labels"] = self.labels[index]
+        if self.source_index is not None:
+            item["source_index"] = self.source_index[index]
         return item
+
+
+def pooled_dataset(parts: Sequence[TokenizedDataset], with_source_index: bool) -> TokenizedDataset:
+    """The datasets of several source domains as one, in order (source s's texts follow source s−1's).
+
+    With `with_source_index` every text carries the position of its part (its source domain).
+    """
+    tokens = TokenizedTexts.concatenate([part.tokens for part in parts])
+    labeled = [part.labels for part in parts if part.labels is not None]
+    labels: torch.Tensor | TokenizedTexts | None = None
+    if len(labeled) == len(parts) and parts:
+        if isinstance(labeled[0], TokenizedTexts):
+            labels = TokenizedTexts.concatenate(labeled)  # type: ignore[arg-type]
+        else:
+            labels = torch.cat(labeled)  # type: ignore[arg-type]
+    index = [s for s, part in enumerate(parts) for _ in range(len(part))] if with_source_index else None
+    return TokenizedDataset(tokens, labels, index)
 
 
 class PaddingCollator:
@@ -66,4 +94,6 @@ class PaddingCollator:
                 for row, item in enumerate(items):
                     labels[row, : len(item["labels"])] = torch.from_numpy(item["labels"].astype("int64"))
                 batch["labels"] = labels
+        if "source_index" in items[0]:
+            batch["source_index"] = torch.stack([item["source_index"] for item in items])
         return batch

@@ -18,6 +18,7 @@ from typing import Any
 
 from torch.utils.data import DataLoader
 
+from nlp_transfer.data.balanced_sources import BalancedSourceBatchSampler
 from nlp_transfer.data.bucketing import EpochShuffle, LengthGroupedBatchSampler
 
 _POSITION_KEYS = {"epoch", "pass", "batches"}
@@ -75,7 +76,7 @@ class ResumableLoader(DataLoader):
 
 def _epoch_shuffle(loader: DataLoader) -> tuple[EpochShuffle | None, int]:
     """The loader's `EpochShuffle` (None for another sampler) and how many of its items make a batch."""
-    if isinstance(loader.batch_sampler, LengthGroupedBatchSampler):
+    if isinstance(loader.batch_sampler, LengthGroupedBatchSampler | BalancedSourceBatchSampler):
         return loader.batch_sampler.sampler, 1
     if isinstance(loader.sampler, EpochShuffle) and loader.batch_size is not None:
         return loader.sampler, loader.batch_size

@@ -57,6 +57,16 @@ class TokenizedTexts:
         return np.diff(self.offsets)
 
     @classmethod
+    def concatenate(cls, parts: list[TokenizedTexts]) -> TokenizedTexts:
+        """The texts of `parts`, one after another (offsets shifted by what comes before)."""
+        offsets, shift = [np.zeros(1, dtype=np.int64)], 0
+        for part in parts:
+            offsets.append(np.asarray(part.offsets[1:], dtype=np.int64) - part.offsets[0] + shift)
+            shift += int(part.offsets[-1] - part.offsets[0])
+        ids = [part.ids[part.offsets[0] : part.offsets[-1]] for part in parts]
+        return cls(np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32), np.concatenate(offsets))
+
+    @classmethod
     def from_lists(cls, sequences: list[list[int]]) -> TokenizedTexts:
         lengths = np.fromiter((len(seq) for seq in sequences), dtype=np.int64, count=len(sequences))
         offsets = np.zeros(len(sequences) + 1, dtype=np.int64)

@@ -9,6 +9,13 @@ It offers what a transfer strategy may use and nothing more:
   of `test_domains` (for `evaluate_on=all_domains`: a model that never saw the target, tested everywhere).
 
 It never knows which strategy consumes it; `train.py` tells it whether target text is wanted.
+
+Several sources (`source=[books, dvd, electronics]`, multi-source adaptation) are pooled: source train
+is one dataset whose training batches hold an equal share of every source (data/balanced_sources.py)
+and carry each text's `source_index`; source validation and source test are the sources' splits pooled
+(so `source/val/*`, which picks the checkpoint, is the mean over all source-validation texts). `source`
+is then the name `books+dvd+electronics`, `sources` the list; `max_*_examples` cut each source's split.
+
 Subclasses say how one split file becomes a dataset (`_load`) and which labels exist.
 A domain is a folder of the JSONL layout (`<data_dir>/<domain>/<split>.jsonl`) or, when `sources` names it,
 read through Hugging Face `datasets` and converted into that layout in the cache (data/datasets_source.py).
@@ -16,6 +23,7 @@ read through Hugging Face `datasets` and converted into that layout in the cache
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,8 +33,9 @@ import torch
 from pytorch_lightning.utilities import CombinedLoader
 from torch.utils.data import DataLoader, SequentialSampler
 
+from nlp_transfer.data.balanced_sources import BalancedSourceBatchSampler
 from nlp_transfer.data.bucketing import EpochShuffle, LengthGroupedBatchSampler, LengthSortedBatchSampler
-from nlp_transfer.data.collate import PaddingCollator, TokenizedDataset
+from nlp_transfer.data.collate import PaddingCollator, TokenizedDataset, pooled_dataset
 from nlp_transfer.data.datasets_conversion import converted_split, datasets_cache_root
 from nlp_transfer.data.datasets_source import parse_sources
 from nlp_transfer.data.errors import DataError
@@ -34,6 +43,10 @@ from nlp_transfer.data.jsonl import file_checksum, split_path
 from nlp_transfer.data.label_space import LabelSpace
 from nlp_transfer.data.resumable_loader import ResumableLoader
 from nlp_transfer.results.domain_metrics import domain_test_split
+from nlp_transfer.source_domains import SourceDomainsError, checked_sources, source_name
+
+#: the source splits a run reads; with several sources each is read per source, then pooled
+SOURCE_SPLITS = {"source_train": "train", "source_val": "validation", "source_test": "test"}
 
 
 def discover_domains(data_dir: Path) -> list[str]:
@@ -62,7 +75,7 @@ class TransferDataModule(pl.LightningDataModule):
         name: str,
         data_dir: str,
         domains: list[str],
-        source: str,
+        source: str | list[str],
         target: str,
         tokenizer: Any,
         label_space: LabelSpace,
@@ -81,11 +94,11 @@ class TransferDataModule(pl.LightningDataModule):
         sources: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        domains = self._locate_domains(name, data_dir, domains, sources, (source, target, test_domains))
+        self.sources = source_domains(source, target)
+        domains = self._locate_domains(name, data_dir, domains, sources, (self.sources, target, test_domains))
         check_example_limits(max_train_examples, max_eval_examples)
         self.name = name
         self.domains = domains
-        self.source = source
         self.target = target
         self.tokenizer = tokenizer
         self.label_space = label_space
@@ -113,14 +126,19 @@ class TransferDataModule(pl.LightningDataModule):
         data_dir: str,
         domains: list[str],
         sources: dict[str, Any] | None,
-        roles: tuple[str, str, list[str] | None],
+        roles: tuple[list[str], str, list[str] | None],
     ) -> list[str]:
         """Set where the data lives, `data_dir` (the JSONL layout) and `sources` (domain → read through
         `datasets`); returns the task's domains, with the run's source, target and test domains checked."""
         self.data_dir = Path(os.path.normpath(os.path.expanduser(data_dir)))
-        self.sources = parse_sources(sources)
+        self.dataset_sources = parse_sources(sources)
         self._split_files: dict[tuple[str, str], Path] = {}
-        return checked_domains(name, self.data_dir, [*domains, *self.sources], *roles)
+        return checked_domains(name, self.data_dir, [*domains, *self.dataset_sources], *roles)
+
+    @property
+    def source(self) -> str:
+        """The source's name: `books`, or `books+dvd+electronics` for pooled sources (see `sources`)."""
+        return source_name(self.sources)
 
     @property
     def num_labels(self) -> int:
@@ -132,12 +150,13 @@ class TransferDataModule(pl.LightningDataModule):
 
     def _files(self) -> dict[str, tuple[str, str]]:
         """Dataset key → (domain, split) for everything this run reads."""
-        files = {
-            "source_train": (self.source, "train"),
-            "source_val": (self.source, "validation"),
-            "source_test": (self.source, "test"),
-            "target_test": (self.target, "test"),
-        }
+        files = {}
+        for key, split in SOURCE_SPLITS.items():
+            if len(self.sources) == 1:
+                files[key] = (self.source, split)
+            else:  # read per source, pooled in `setup`
+                files |= {f"{key}@{domain}": (domain, split) for domain in self.sources}
+        files["target_test"] = (self.target, "test")
         for domain in self.test_domains or ():
             files.setdefault(self._test_key(domain), (domain, "test"))
         if self.with_target_unlabeled:
@@ -164,12 +183,12 @@ class TransferDataModule(pl.LightningDataModule):
 
     def split_file(self, domain: str, split: str) -> Path:
         """The JSONL file of one split: the layout's, or the one a `datasets` source was converted into."""
-        if domain not in self.sources:
+        if domain not in self.dataset_sources:
             return split_path(self.data_dir, domain, split)
         if (domain, split) not in self._split_files:
-            self._split_files[domain, split] = converted_split(
-                self.sources[domain], split, self.level, self.label_space, datasets_cache_root(self.cache_dir)
-            )
+            spec, cache_root = self.dataset_sources[domain], datasets_cache_root(self.cache_dir)
+            converted = converted_split(spec, split, self.level, self.label_space, cache_root)
+            self._split_files[domain, split] = converted
         return self._split_files[domain, split]
 
     def _read(self, path: Path, with_labels: bool) -> Any:
@@ -193,9 +212,22 @@ class TransferDataModule(pl.LightningDataModule):
             self.datasets[key] = dataset
             if labels is not None:
                 self.labels_present[key] = labels
+        if len(self.sources) > 1:
+            self._pool_sources()
         if not self.with_target_unlabeled:  # read and checked now, tokenized only if a validator needs it
             self._read(self.split_file(self.target, "train"), with_labels=False)
         self._check_label_sets()
+
+    def _pool_sources(self) -> None:
+        """Several sources: each source split becomes one dataset; training texts keep their source index.
+        A pooled split's checksum (`books+dvd/test`, keying its prediction file) hashes its files' ones."""
+        for key, split in SOURCE_SPLITS.items():
+            joined = "+".join(self.checksums[f"{domain}/{split}"] for domain in self.sources)
+            self.checksums[f"{self.source}/{split}"] = hashlib.sha256(joined.encode()).hexdigest()
+            parts = [self.datasets.pop(f"{key}@{domain}") for domain in self.sources]
+            self.datasets[key] = pooled_dataset(parts, with_source_index=key == "source_train")
+            present = [self.labels_present.pop(f"{key}@{domain}", set()) for domain in self.sources]
+            self.labels_present[key] = set().union(*present)
 
     def _check_label_sets(self) -> None:
         """A tested domain may not hold labels the source never shows: that is a label-set mismatch."""
@@ -222,6 +254,9 @@ class TransferDataModule(pl.LightningDataModule):
         common["generator"] = torch.Generator().manual_seed(torch.initial_seed())
         epoch = self.trainer.current_epoch if self.trainer is not None else 0
         # training loaders save their place in the epoch, so a mid-epoch resume goes on from that batch
+        if train and key == "source_train" and len(self.sources) > 1:
+            sampler = self._balanced_sampler(dataset, epoch)
+            return ResumableLoader(dataset, batch_sampler=sampler, **common)
         if train and self.length_grouping:
             sampler = LengthGroupedBatchSampler(dataset.tokens.lengths(), self.batch_size, epoch=epoch)
             return ResumableLoader(dataset, batch_sampler=sampler, **common)
@@ -229,6 +264,15 @@ class TransferDataModule(pl.LightningDataModule):
             shuffle = EpochShuffle(len(dataset), epoch=epoch)
             return ResumableLoader(dataset, batch_size=self.batch_size, sampler=shuffle, **common)
         return self._eval_loader(dataset, common, limit)
+
+    def _balanced_sampler(self, dataset: TokenizedDataset, epoch: int) -> BalancedSourceBatchSampler:
+        """Every training batch of pooled sources holds an equal share of each (data/balanced_sources.py)."""
+        lengths, index = dataset.tokens.lengths(), dataset.source_index
+        per_source = [lengths[(index == s).numpy()] for s in range(len(self.sources))]
+        try:
+            return BalancedSourceBatchSampler(per_source, self.batch_size, self.length_grouping, epoch=epoch)
+        except ValueError as err:
+            raise DataError(str(err)) from None
 
     def _eval_loader(
         self, dataset: TokenizedDataset, common: dict[str, Any], limit: int | float | None
@@ -299,19 +343,28 @@ class TransferDataModule(pl.LightningDataModule):
         }
 
 
+def source_domains(source: str | list[str], target: str) -> list[str]:
+    """The run's source domains (one, or several to pool); an empty or repeated list, or the target among
+    several sources, fails here (nlp_transfer.source_domains)."""
+    try:
+        return checked_sources(source, target)
+    except SourceDomainsError as err:
+        raise DataError(str(err)) from None
+
+
 def checked_domains(
     task: str,
     data_dir: Path,
     configured: list[str],
-    source: str,
+    sources: list[str],
     target: str,
     test_domains: list[str] | None,
 ) -> list[str]:
-    """The task's domains (configured, then any other folder found in `data_dir`), with the run's source,
+    """The task's domains (configured, then any other folder found in `data_dir`), with the run's sources,
     target and test domains checked to be among them: a typo fails here, naming the choices."""
     configured = list(dict.fromkeys(configured))  # a domain both listed and given a `datasets` source
     domains = configured + [d for d in discover_domains(data_dir) if d not in configured]
-    for role, domain in (("source", source), ("target", target)):
+    for role, domain in [*(("source", source) for source in sources), ("target", target)]:
         if domain not in domains:
             raise DataError(
                 f"Unknown {role} domain {domain!r} for task {task!r}; choose one of {domains} "

@@ -10,6 +10,7 @@ Pure Python: the DataModule names its test splits with it, the results collector
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 EVALUATE_ON = ("pair", "all_domains")
 DOMAINS_PREFIX = "domains/"
@@ -53,7 +54,10 @@ def with_pair_names(metrics: dict[str, float], source: str, target: str) -> dict
     return named
 
 
-def all_domains_of(task_domains: Iterable[str], source: str, target: str) -> list[str]:
-    """The domains an all-domains run tests: the task's declared ones, plus the pair's own if undeclared."""
+def all_domains_of(task_domains: Iterable[str], source: Any, target: str) -> list[str]:
+    """The domains an all-domains run tests: the task's declared ones, plus the run's own if undeclared
+    (each of pooled sources: `books+dvd` or [books, dvd])."""
+    from nlp_transfer.source_domains import source_list
+
     domains = list(dict.fromkeys(task_domains))
-    return domains + [d for d in (source, target) if d not in domains]
+    return domains + [d for d in dict.fromkeys([*source_list(source), target]) if d not in domains]

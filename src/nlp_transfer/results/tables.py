@@ -7,6 +7,8 @@ of a 95 % t-interval over seeds (results/stats.py); cells with fewer seeds than 
 Failed runs show as `failed` and absent ones as `—`: never as zeros. Cells cut from one run tested on every
 domain (`evaluate_on=all_domains`) are ordinary cells; a note under the table and `evaluated_from` in the
 CSV say so.
+Runs from pooled sources (`books+dvd+electronics`, multi-source adaptation) are not pairs: they fill a
+table of their own under the main one (results/multi_source_table.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from nlp_transfer.results.collect import RunRow
 from nlp_transfer.results.stats import Interval, t_interval
+from nlp_transfer.source_domains import SEPARATOR
 
 CSV_FIELDS = [
     "task", "strategy", "backbone", "source", "target", "seed", "status", "headline",
@@ -110,8 +113,8 @@ def seedwise_interval(averages: dict[int | None, float], fallback: float) -> Int
 
 
 def task_grid(rows: list[RunRow], task: str) -> tuple[list[str], list[str], dict[tuple[str, str, str], Cell]]:
-    """(row labels, domains in task order, {(label, source, target): cell}) for one task."""
-    task_rows = [r for r in rows if r.task == task]
+    """(row labels, domains in task order, {(label, source, target): cell}) for one task (single sources)."""
+    task_rows = [r for r in rows if r.task == task and SEPARATOR not in r.source]
     backbones = {r.backbone for r in task_rows}
     grouped: dict[tuple[str, str, str], list[RunRow]] = defaultdict(list)
     for r in task_rows:
@@ -194,4 +197,6 @@ def markdown_table(rows: list[RunRow], task: str) -> str:
             "(`evaluate_on=all_domains`), so the cells of one source come from one run (`evaluated_from` "
             "in runs.csv)."
         )
-    return "\n".join(lines) + "\n"
+    from nlp_transfer.results.multi_source_table import multi_source_markdown  # it builds on this module
+
+    return "\n".join(lines) + "\n" + multi_source_markdown(rows, task, most)

@@ -47,6 +47,8 @@ class DomainRows:
     target_logits: torch.Tensor
     source_batch: Batch
     target_batch: Batch
+    #: (source rows,) which pooled source each source row comes from (multi-source runs; else None)
+    source_origin: torch.Tensor | None = None
 
 
 class TargetLabelLeakError(RuntimeError):
@@ -110,12 +112,17 @@ class DomainAdaptationModule(TransferModule):
     def domain_rows(
         self, features: torch.Tensor, logits: torch.Tensor, batch: Batch
     ) -> tuple[torch.Tensor, ...]:
-        """Matching rows of features and logits (one per text or per real token), subsampled if too many."""
-        features, logits = self.domain_features(features, batch), self.domain_features(logits, batch)
-        if self.max_domain_rows is not None and len(features) > self.max_domain_rows:
-            keep = torch.randperm(len(features), device=features.device)[: self.max_domain_rows]
-            features, logits = features[keep], logits[keep]
-        return features, logits
+        """Matching rows of features and logits (one per text or per real token), subsampled if too many;
+        with a third, each row's source index, when the batch pools several sources (`source_index`)."""
+        columns = [self.domain_features(features, batch), self.domain_features(logits, batch)]
+        if "source_index" in batch:  # (batch,) → one per row: per text, or per real token
+            index = batch["source_index"]
+            index = index[:, None].expand_as(batch["attention_mask"]) if self.level == "token" else index
+            columns.append(self.domain_features(index, batch))
+        if self.max_domain_rows is not None and len(columns[0]) > self.max_domain_rows:
+            keep = torch.randperm(len(columns[0]), device=features.device)[: self.max_domain_rows]
+            columns = [column[keep] for column in columns]
+        return tuple(columns)
 
     def training_step(self, batch: dict[str, Batch], batch_idx: int) -> torch.Tensor:
         source, target = batch["source"], batch["target"]
@@ -128,7 +135,7 @@ class DomainAdaptationModule(TransferModule):
         source_logits, target_logits = self.head(source_features), self.head(target_features)
         class_loss = self.supervised_loss(source_logits, source["labels"])
 
-        source_rows, source_row_logits = self.domain_rows(source_features, source_logits, source)
+        source_rows, source_row_logits, *origin = self.domain_rows(source_features, source_logits, source)
         target_rows, target_row_logits = self.domain_rows(target_features, target_logits, target)
         skipped = min(len(source_rows), len(target_rows)) < self.min_domain_rows  # e.g. a last batch of one
         self.domain_steps += 1
@@ -137,8 +144,11 @@ class DomainAdaptationModule(TransferModule):
             domain_loss, extras = class_loss.new_zeros(()), {}
         else:
             domain_loss, extras = self.domain_loss(
-                DomainRows(source_rows, target_rows, source_row_logits, target_row_logits, source, target)
-            )
+                DomainRows(
+                    source_rows, target_rows, source_row_logits, target_row_logits, source, target,
+                    source_origin=origin[0] if origin else None,
+                )
+            )  # fmt: skip
         weight = self.domain_weight()
         loss = class_loss + weight * domain_loss
 
