@@ -115,10 +115,8 @@ class DomainAdaptationModule(TransferModule):
         """Matching rows of features and logits (one per text or per real token), subsampled if too many;
         with a third, each row's source index, when the batch pools several sources (`source_index`)."""
         columns = [self.domain_features(features, batch), self.domain_features(logits, batch)]
-        if "source_index" in batch:  # (batch,) → one per row: per text, or per real token
-            index = batch["source_index"]
-            index = index[:, None].expand_as(batch["attention_mask"]) if self.level == "token" else index
-            columns.append(self.domain_features(index, batch))
+        if "source_index" in batch:  # (batch,) → one per row: the source of the text each row belongs to
+            columns.append(batch["source_index"][self.task_level.row_examples(batch["attention_mask"])])
         if self.max_domain_rows is not None and len(columns[0]) > self.max_domain_rows:
             keep = torch.randperm(len(columns[0]), device=features.device)[: self.max_domain_rows]
             columns = [column[keep] for column in columns]

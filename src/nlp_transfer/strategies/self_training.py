@@ -47,7 +47,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from nlp_transfer.models.pooling import pool
 from nlp_transfer.strategies.base import Batch
 from nlp_transfer.strategies.domain_adaptation import DomainAdaptationModule, DomainRows
 
@@ -169,7 +168,7 @@ class SelfTrainingModule(DomainAdaptationModule):
         self.teacher.eval()
         hidden = self.teacher["encoder"](input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
         hidden = hidden.last_hidden_state
-        features = hidden if self.level == "token" else pool(hidden, batch["attention_mask"], self.pooling)
+        features = self.task_level.features(hidden, batch["attention_mask"], self.pooling)
         return self.domain_features(self.teacher["head"](features), batch)
 
     # ----------------------------------------------------------------- thresholds
