@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from nlp_transfer.data.errors import DataError
-from nlp_transfer.data.jsonl import _check_text, _field, _sentence, _show
+from nlp_transfer.data.jsonl import _field, _sentence, _show, check_text
 
 STDIN = "-"
 FORMATS = ("jsonl", "text")
@@ -70,7 +70,7 @@ def _json_row(line: str, name: str, line_no: int, level: str) -> InputRow:
         words, _ = _sentence(record, Path(name), line_no, with_labels=False)
         return InputRow(line_no, words=words, id=record.get("id"))
     example = '{"tokens": [...]} or {"text": "..."}' if level == "token" else '{"text": "..."}'
-    text = _check_text(_field(record, "text", Path(name), line_no, example), "'text'", where)
+    text = check_text(_field(record, "text", Path(name), line_no, example), "'text'", where)
     return InputRow(line_no, text=text, words=text.split() if level == "token" else None, id=record.get("id"))
 
 
@@ -88,7 +88,7 @@ def read_inputs(source: str, level: str, fmt: str | None = None) -> list[InputRo
             if fmt == "jsonl":
                 rows.append(_json_row(line, name, line_no, level))
             else:
-                text = _check_text(line, "the line", f"{name}:{line_no}")
+                text = check_text(line, "the line", f"{name}:{line_no}")
                 rows.append(InputRow(line_no, text=text, words=text.split() if level == "token" else None))
     if not rows:
         raise DataError(f"{name} holds no input: give one text (or JSON object) per line")
