@@ -1,4 +1,5 @@
-"""`nlp-transfer results <sweep dir>`: a sweep's runs as CSV, Markdown tables and figures.
+"""`nlp-transfer results <sweep dir>`: a sweep's runs as CSV, Markdown tables and figures (and `compare`,
+`diagnose`: see their functions).
 
 Strict by default: a run whose results.json is unreadable, incomplete or still `running` is listed (and
 written to incomplete_runs.csv) and the command exits 1, so a table that silently lacks cells never passes
@@ -13,6 +14,7 @@ import argparse
 import csv
 import sys
 from pathlib import Path
+from typing import Any
 
 from nlp_transfer.results.collect import IncompleteRun, RunCollection, collect
 from nlp_transfer.results.tables import markdown_table, write_csv
@@ -94,6 +96,63 @@ def run_compare(sweep_dir: Path, baseline: str, resamples: int, out: Path | None
     return 0
 
 
+def add_diagnose_parser(commands: Any) -> None:
+    """`nlp-transfer diagnose task=… backbone=a,b [overrides] [--against <sweep>]` (diagnostics/report.py)."""
+    diagnose = commands.add_parser(
+        "diagnose", help="transferability scores and domain shift per (backbone, source, target), no training"
+    )
+    diagnose.add_argument(
+        "overrides", nargs="*", help="task=<task> backbone=<a,b,...> and any Hydra overrides"
+    )
+    diagnose.add_argument(
+        "--out", type=Path, default=None, help="default: <paths.log_dir>/diagnostics/<task>"
+    )
+    diagnose.add_argument("--cap", type=int, default=None, help="examples per train split (default 2000)")
+    diagnose.add_argument("--seed", type=int, default=0, help="subsampling and classifier seed")
+    diagnose.add_argument(
+        "--against", type=Path, default=None, help="a sweep folder: Kendall τ vs its accuracy"
+    )
+    diagnose.add_argument("--strategy", default="fine_tune", help="the sweep's strategy to correlate with")
+    diagnose.add_argument("--no-plots", action="store_true", help="tables only")
+
+
+def split_diagnose_overrides(overrides: list[str]) -> tuple[str, list[str], list[str]]:
+    """(task, backbones, the other overrides); raises ValueError naming the missing `task=`."""
+    task = next((o.split("=", 1)[1] for o in overrides if o.startswith("task=")), None)
+    if not task:
+        raise ValueError("name the task: `nlp-transfer diagnose task=sentiment backbone=minilm,mpnet,tiny`")
+    listed = next((o.split("=", 1)[1] for o in overrides if o.startswith("backbone=")), "minilm")
+    rest = [o for o in overrides if not o.startswith(("task=", "backbone="))]
+    return task, [b for b in listed.split(",") if b], rest
+
+
+def run_diagnose(args: argparse.Namespace) -> int:
+    """Compute (or read from the feature cache), print and write the diagnose table; exit 2 on bad input."""
+    import time
+
+    from nlp_transfer.diagnostics.encoding import DEFAULT_CAP
+    from nlp_transfer.diagnostics.report import diagnose_rows, write_against, write_report
+
+    start = time.perf_counter()
+    try:
+        task, backbones, overrides = split_diagnose_overrides(args.overrides)
+        rows, cfg = diagnose_rows(task, backbones, overrides, args.cap or DEFAULT_CAP, args.seed)
+        out = args.out or Path(cfg.paths.log_dir) / "diagnostics" / task
+        written = write_report(rows, task, out, plots=not args.no_plots)
+        if args.against is not None:
+            written += write_against(rows, args.against, args.strategy, task, out)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"nlp-transfer diagnose: {err}", file=sys.stderr)
+        return 2
+    for path in written:
+        if path.suffix == ".md":
+            print(path.read_text(encoding="utf-8"))
+    for path in written:
+        print(f"wrote: {path}")
+    print(f"diagnose took {time.perf_counter() - start:.1f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nlp-transfer", description="nlp-transfer tools")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -110,7 +169,13 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--baseline", default="fine_tune", help="the strategy to compare against")
     compare.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples")
     compare.add_argument("--out", type=Path, default=None, help="Markdown file (default: <sweep>/compare.md)")
-    args = parser.parse_args(argv)
+    add_diagnose_parser(commands)
+    args, extra = parser.parse_known_args(argv)  # diagnose's overrides may follow its options
+    if extra and (args.command != "diagnose" or any(item.startswith("-") for item in extra)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "diagnose":
+        args.overrides += extra
+        return run_diagnose(args)
     if args.command == "compare":
         return run_compare(args.sweep_dir, args.baseline, args.resamples, args.out)
     try:
