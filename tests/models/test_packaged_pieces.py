@@ -25,7 +25,11 @@ from nlp_transfer.models.packaged_pieces import (
     unpacked_model_dir,
 )
 
-FILES = {"config.json": b'{"a": 1}', "model.safetensors": bytes(range(256)) * 40, "vocab.txt": b"[PAD]\nhello\n"}
+FILES = {
+    "config.json": b'{"a": 1}',
+    "model.safetensors": bytes(range(256)) * 40,
+    "vocab.txt": b"[PAD]\nhello\n",
+}
 
 
 def install_fake_pieces(site: Path, names: list[str], archive: bytes) -> None:

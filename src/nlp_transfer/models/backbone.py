@@ -1,4 +1,5 @@
-"""Backbone and tokenizer loading: packaged MiniLM and MPNet (offline), tiny random BERT (tests), hub ids (online).
+"""Backbone and tokenizer loading: packaged MiniLM and MPNet (offline), tiny random BERT (tests), hub ids
+(online).
 
 Each backbone config names two `_target_`s from this file, one for the encoder and one for
 the tokenizer, so the DataModule gets a tokenizer without knowing about models.

