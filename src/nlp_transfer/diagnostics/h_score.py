@@ -7,6 +7,8 @@ for features f (n, D) and labels y: the share of the features' variance that lie
 means, measured in the features' own metric. It is the optimal (squared) score of a linear classifier's
 features under the modal-decomposition view; higher means the classes separate more linearly. cov(f) is
 inverted as a pseudo-inverse (features of n < D examples, or of a low-rank encoder, are singular).
+With n ≤ D examples the classes are always linearly separable in sample and H-score saturates at its
+maximum, classes − 1: use more examples than feature dimensions (LogME has no such limit).
 """
 
 from __future__ import annotations
