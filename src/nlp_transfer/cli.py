@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "curves": "nlp_transfer.results.curves_cli",
     "export": "nlp_transfer.export.export_cli",
     "predict": "nlp_transfer.export.predict_cli",
+    "diagnose": "nlp_transfer.diagnostics.diagnose_cli",
 }
 
 

@@ -57,6 +57,8 @@ EXCLUDED_KEYS = (
     "trainer.log_every_n_steps",
     "task.data_dir",  # the data itself is compared by checksum
     "task.cache_dir",
+    "backbone.encoder.cache_dir",  # where a pieced backbone is unpacked (its weights are checksummed)
+    "backbone.tokenizer.cache_dir",
     "task.num_workers",  # batches come from the main process's sampler: same data, same order
     "selection.log_scores",
 )

