@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from tests.tensorboard_events import scalars
+from tests.test_run_identity import _run_dir, _train_py
 
 
-def test_tensorboard_event_files_hold_the_train_loss_and_the_logged_metrics(run_training) -> None:
-    record = run_training("strategy=fine_tune", "logger=tensorboard")
-    log_dir = record["output_dir"] / "tensorboard"
+def test_tensorboard_event_files_hold_the_train_loss_and_the_logged_metrics(tmp_path: Path) -> None:
+    # in a fresh process, as a user runs it: an in-process run after many other tests once wrote no
+    # train/loss scalars (global logging state left behind by an earlier test)
+    done = _train_py(tmp_path, "strategy=fine_tune", "logger=tensorboard")
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_dir = _run_dir(tmp_path)
+    record = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    log_dir = run_dir / "tensorboard"
     assert list(log_dir.glob("events.out.tfevents.*")), f"no event file in {log_dir}"
     assert (log_dir / "hparams.yaml").is_file()
     logged = scalars(log_dir)
