@@ -44,6 +44,7 @@ EXCLUDED_KEYS = (
     "force",
     "ckpt_path",
     "keep_checkpoints",  # what a finished run keeps on disk, not what it trained
+    "export",  # whether a finished run also writes a Hugging Face folder
     "hydra",
     "logger",  # W&B / CSV settings
     "callbacks.progress_bar",

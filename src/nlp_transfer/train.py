@@ -83,7 +83,26 @@ def train(cfg: DictConfig) -> RunRecord:
             evaluate(run, record, cfg, output_dir)
         if keep_checkpoints(cfg) == "chosen":  # results.json (ok, naming the kept weights) is written
             remove_full_checkpoints(output_dir)
+        if cfg.get("export", False):
+            export_finished_run(output_dir)
         return record
+
+
+def export_finished_run(output_dir: Path) -> Path | None:
+    """`export=true`: the finished run's chosen model as a Hugging Face folder (rank 0). A model that cannot
+    be exported (a head no HF class holds exactly) is logged with the reason; the run itself stays ok."""
+    from nlp_transfer.distributed import global_rank
+    from nlp_transfer.export.run_export import export_run
+
+    if global_rank() != 0:
+        return None
+    try:
+        folder = export_run(output_dir)
+    except (ValueError, NotImplementedError) as err:
+        log.error("export=true: the run finished, but its model was not exported: %s", err)
+        return None
+    log.info("Exported the chosen model as a Hugging Face folder: %s", folder)
+    return folder
 
 
 def new_record(cfg: DictConfig, identity: dict[str, Any]) -> RunRecord:
