@@ -1,7 +1,8 @@
 """`nlp-transfer <command>`: one entry point, one module per command.
 
 Each command module names its `HELP` line and provides `add_arguments(parser)` and `run(args) -> int`
-(the exit status). Adding a command is one module plus one line in `COMMANDS`. Command modules import
+(the exit status), and may name `EXTRA_ARGUMENTS`, its key=value list that may also follow its options.
+Adding a command is one module plus one line in `COMMANDS`. Command modules import
 no torch or Lightning at module level, so `nlp-transfer --help` and the table commands start fast.
 """
 
@@ -28,7 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     modules = {name: importlib.import_module(path) for name, path in COMMANDS.items()}
     for name, module in modules.items():
         module.add_arguments(subparsers.add_parser(name, help=module.HELP, description=module.HELP))
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # a command whose positional key=value list may also follow its options names that list
+    # (`EXTRA_ARGUMENTS`), e.g. `nlp-transfer diagnose task=x --cap 40 paths.cache_dir=…`
+    into = getattr(modules[args.command], "EXTRA_ARGUMENTS", None)
+    if extra and (into is None or any(item.startswith("-") for item in extra)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:
+        setattr(args, into, [*getattr(args, into), *extra])
     return modules[args.command].run(args)
 
 

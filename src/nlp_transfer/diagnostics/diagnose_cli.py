@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+EXTRA_ARGUMENTS = "overrides"  # key=value pairs may also follow the options
 HELP = "transferability scores and domain shift per (backbone, source, target), no training"
 
 

@@ -37,11 +37,9 @@ def _ranking(axis, rows: list[dict], target: str, score: str) -> None:
 
 def diagnose_figure(rows: list[dict], task: str, out_dir: Path, score: str = "leep") -> Path:
     """`diagnose_<task>.png`: PAD heatmaps (top row), sources ranked by `score` per target (bottom row)."""
-    import matplotlib
+    from nlp_transfer.results.plots import _pyplot, save_figure
 
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     backbones = list(dict.fromkeys(r["backbone"] for r in rows))
     domains = sorted({r["source"] for r in rows} | {r["target"] for r in rows})
     columns = max(len(backbones), len(domains))
@@ -53,8 +51,4 @@ def diagnose_figure(rows: list[dict], task: str, out_dir: Path, score: str = "le
     for axis in [*axes[0][len(backbones) :], *axes[1][len(domains) :]]:
         axis.axis("off")
     figure.suptitle(f"{task}: domain shift (PAD, lower = closer) and {score} per source (higher = better)")
-    figure.tight_layout()
-    path = out_dir / f"diagnose_{task}.png"
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return save_figure(figure, out_dir / f"diagnose_{task}.png")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+EXTRA_ARGUMENTS = "pairs"  # key=value pairs may also follow the options
 HELP = "a finished run as a Hugging Face model folder"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+EXTRA_ARGUMENTS = "pairs"  # key=value pairs may also follow the options
 HELP = "predict new text with a run or an exported folder"
 KEYS = "run_dir=|model= input= [out=] [batch_size=] [format=] [checkpoint=]"
 

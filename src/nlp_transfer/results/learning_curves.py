@@ -134,7 +134,7 @@ def write_curves(curves: list[Curve], out_dir: Path, plots: bool = True) -> list
 
 def _figure(curves: list[Curve], path: Path) -> Path:
     """One row of panels per pair (source validation | target test), one line per strategy with its band."""
-    from nlp_transfer.results.plots import _pyplot
+    from nlp_transfer.results.plots import _pyplot, save_figure
 
     plt = _pyplot()
     by_pair: dict[tuple[str, str], list[Curve]] = defaultdict(list)
@@ -155,7 +155,4 @@ def _figure(curves: list[Curve], path: Path) -> Path:
             ax.set_xlabel("training step")
             ax.grid(alpha=0.3)
         axes[row][0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)

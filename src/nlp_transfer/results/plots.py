@@ -28,6 +28,15 @@ def _pyplot():
     return plt
 
 
+def save_figure(fig: object, path: Path, dpi: int = 120) -> Path:
+    """Lay out, write and close a figure (every figure of the project goes out this way); returns `path`."""
+    plt = _pyplot()
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def heatmaps(rows: list[RunRow], task: str, out_dir: Path) -> list[Path]:
     """One PNG per strategy: cell (source, target) = mean target score; failed, missing cells marked."""
     plt = _pyplot()
@@ -53,11 +62,8 @@ def heatmaps(rows: list[RunRow], task: str, out_dir: Path) -> list[Path]:
         ax.set_ylabel("source")
         ax.set_title(f"{task} · {label} · target/test/{headline}")
         fig.colorbar(image, ax=ax)
-        fig.tight_layout()
-        path = out_dir / f"heatmap_{task}_{label.replace(' ', '_').replace('(', '').replace(')', '')}.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        written.append(path)
+        name = f"heatmap_{task}_{label.replace(' ', '_').replace('(', '').replace(')', '')}.png"
+        written.append(save_figure(fig, out_dir / name))
     return written
 
 
@@ -84,8 +90,4 @@ def strategy_bars(rows: list[RunRow], task: str, out_dir: Path) -> Path:
     ax.set_ylim(0, 1)
     ax.set_ylabel("cross-domain average")
     ax.set_title(f"{task}: strategies, average target score")
-    fig.tight_layout()
-    path = out_dir / f"strategies_{task}.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir / f"strategies_{task}.png")

@@ -213,7 +213,7 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
 
 def figure(rows: list[dict[str, Any]], task: str, out_dir: Path) -> Path:
     """Two panels per task: ρ_w per validator (pairs) and selection regret (pairs and runs)."""
-    from nlp_transfer.results.plots import _pyplot
+    from nlp_transfer.results.plots import _pyplot, save_figure
 
     plt = _pyplot()
     lines = summary(rows, task)
@@ -232,11 +232,7 @@ def figure(rows: list[dict[str, Any]], task: str, out_dir: Path) -> Path:
         ax.set_xticks(x, names, rotation=30, ha="right")
     metric = next(r["target_metric"] for r in rows if r["task"] == task)
     fig.suptitle(f"{task}: label-free validators against {metric} (oracle-only)")
-    fig.tight_layout()
-    path = out_dir / f"validators_{task}.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir / f"validators_{task}.png")
 
 
 def build_validator_report(
