@@ -47,6 +47,7 @@ def test_a_requeue_signal_mid_step_saves_at_the_step_end_then_requeues(run_train
         "trainer.limit_train_batches=6",
         "trainer.max_epochs=1",
         "+callbacks.signal_mid_step._target_=tests.callbacks.test_step_end_requeue.SignalMidStep",
+        "keep_checkpoints=all",  # a finished run keeps only its chosen weights by default
     )
     assert record["status"] == "ok"
     (hpc,) = sorted(record["output_dir"].glob("hpc_ckpt_*.ckpt"))
