@@ -68,7 +68,7 @@ def test_ner_validators_are_defined_per_token_and_per_sentence(run_training) -> 
 
 def test_selection_none_leaves_only_the_source_val_pick(run_training) -> None:
     record = run_training("strategy=fine_tune", "selection=none")
-    pick_only = {"checkpoint_metric", "checkpoint", "score", "objective", "objective_value"}
+    pick_only = {"checkpoint_metric", "checkpoint", "score", "objective", "objective_value", "weights"}
     assert set(record["selection"]) == pick_only
 
 
