@@ -166,6 +166,7 @@ def _interrupt_a_running_job(
             f"trainer.limit_train_batches={STEPS_PER_EPOCH}",
             f"trainer.max_epochs={EPOCHS}",
             "callbacks.last_checkpoint.every_n_train_steps=2",
+            "keep_checkpoints=all",  # the test reads hpc_ckpt_<n>.ckpt after the job finished
             f"hydra.sweep.dir={sweep_dir}",
             f"paths.cache_dir={tmp_path}/c",
         ),
