@@ -18,9 +18,13 @@ from nlp_transfer.config import PROJECT_ROOT
 def complete_trials(db: Path) -> list[optuna.trial.FrozenTrial]:
     if not db.is_file():
         return []
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         study = optuna.load_study(study_name="sentiment_fine_tune", storage=f"sqlite:///{db}")
     except KeyError:  # the study row is not written yet
+        return []
+    except SQLAlchemyError:  # the sweep is still creating the schema (both sides would write alembic_version)
         return []
     return [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
 
