@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import optuna
@@ -15,18 +17,24 @@ import pytest
 from nlp_transfer.config import PROJECT_ROOT
 
 
-def complete_trials(db: Path) -> list[optuna.trial.FrozenTrial]:
-    if not db.is_file():
-        return []
-    from sqlalchemy.exc import SQLAlchemyError
+def completed_trial_count(db: Path) -> int:
+    """COMPLETE trials of the study, read through a read-only SQLite connection while the search runs.
 
+    `optuna.load_study` would create the schema itself on a fresh file, racing the sweep that is creating
+    it (CI once saw `UNIQUE constraint failed: alembic_version`): the poll must never write.
+    """
+    if not db.is_file():
+        return 0
     try:
-        study = optuna.load_study(study_name="sentiment_fine_tune", storage=f"sqlite:///{db}")
-    except KeyError:  # the study row is not written yet
-        return []
-    except SQLAlchemyError:  # the sweep is still creating the schema (both sides would write alembic_version)
-        return []
-    return [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as connection:
+            (count,) = connection.execute(
+                "SELECT COUNT(*) FROM trials JOIN studies USING (study_id) "
+                "WHERE studies.study_name = ? AND trials.state = 'COMPLETE'",
+                ("sentiment_fine_tune",),
+            ).fetchone()
+    except sqlite3.OperationalError:  # no tables yet, or locked for a moment
+        return 0
+    return int(count)
 
 
 @pytest.mark.slow
@@ -48,13 +56,13 @@ def test_an_interrupted_search_resumes_to_exactly_the_requested_trials(tmp_path:
         start_new_session=True,
     )
     deadline = time.monotonic() + 600
-    while len(complete_trials(db)) < 2:
+    while completed_trial_count(db) < 2:
         assert first.poll() is None, "the search ended before it could be interrupted"
         assert time.monotonic() < deadline, "two trials did not complete in time"
         time.sleep(0.2)
     os.killpg(first.pid, signal.SIGKILL)  # an interruption, as a preempted job or Ctrl-C would leave it
     first.wait()
-    interrupted_at = len(complete_trials(db))
+    interrupted_at = completed_trial_count(db)
     assert 2 <= interrupted_at < 4
 
     second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
