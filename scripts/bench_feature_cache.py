@@ -28,8 +28,8 @@ import pytorch_lightning as pl
 import torch
 
 from nlp_transfer.benchmarking import RESULTS_DIR, headline, report, summarize
-from nlp_transfer.callbacks.feature_cache import FeatureCache
 from nlp_transfer.data.classification import ClassificationDataModule
+from nlp_transfer.features.frozen_features import FrozenFeatures
 from nlp_transfer.models.backbone import from_package, tokenizer_from_package
 from nlp_transfer.models.heads import ClassificationHead
 from nlp_transfer.strategies.feature_extraction import FeatureExtractionModule
@@ -109,17 +109,17 @@ def main() -> None:
     with torch.inference_mode():  # first-call costs (allocator, kernels) belong to no case
         warm.encode(next(iter(datamodule.train_dataloader()))[0]["source"])
 
-    # (a) one encoding pass over the train split, as the cache fills itself (cold: empty cache dir)
-    cache = FeatureCache(scratch / "a")
+    # (a) one encoding pass over the train split, as the store fills itself (cold: empty cache dir)
+    frozen = FrozenFeatures(scratch / "a")
     loader = datamodule.train_dataloader()
     with Clock() as one_pass:
-        cache.prepare(pl.Trainer(accelerator="cpu", logger=False), warm, loader)
-    assert cache.encoded_examples == len(datamodule.datasets["source_train"])
+        frozen.prepare(loader, warm.encode, warm.feature_signature())
+    assert frozen.encoded_examples == len(datamodule.datasets["source_train"])
 
     # (b) head training with the cache, cold: one encoding pass inside the fit
     cached_model = module(encoder, cache=True, cache_dir=str(scratch / "b"))
     cached = fit(cached_model, datamodule, args.epochs)
-    assert cached_model.feature_cache.encoded_examples == len(datamodule.datasets["source_train"])
+    assert cached_model.frozen_features.encoded_examples == len(datamodule.datasets["source_train"])
 
     # (c) the same without the cache, measured over fewer epochs when asked
     measured = fit(module(encoder, cache=False, cache_dir=None), datamodule, args.uncached_epochs)

@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 import torch
 
-from nlp_transfer.callbacks.feature_store import FeatureTable
 from nlp_transfer.data.errors import CacheError
 from nlp_transfer.data.tokenization import cached_arrays, cached_tokenize
+from nlp_transfer.features.store import FeatureTable
 from tests.data.test_classification_datamodule import fixture_task, make_dm
 
 KEY = {"kind": "test"}

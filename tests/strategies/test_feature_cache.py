@@ -14,8 +14,7 @@ import torch
 from transformers import BertModel
 
 from nlp_transfer.assembly import build_data_and_model
-from nlp_transfer.callbacks.feature_cache import CACHED_FEATURES
-from nlp_transfer.callbacks.feature_store import FeatureTable
+from nlp_transfer.features.store import FeatureTable
 from nlp_transfer.models.backbone import random_bert
 from nlp_transfer.strategies.feature_extraction import FeatureExtractionModule
 from tests.conftest import TINY_FAST, compose_config
@@ -185,13 +184,15 @@ def test_cached_and_uncached_runs_give_the_same_features_and_metrics(
     compared: list[int] = []
     original = model.validation_step
 
-    def spy(batch, batch_idx):  # the batch as the module gets it, the cache's features put in
-        assert CACHED_FEATURES in batch
+    def spy(batch, batch_idx):  # the features the module's step reads: from the store, no encoder call
+        with encoder_calls() as counter:
+            stored = model.features(batch)
+        assert counter.calls == 0
         with torch.no_grad():
             fresh = model.encode(batch)
-        assert batch[CACHED_FEATURES].shape == fresh.shape
+        assert stored.shape == fresh.shape
         real = batch["attention_mask"].bool() if fresh.dim() == 3 else slice(None)
-        torch.testing.assert_close(batch[CACHED_FEATURES][real], fresh[real], atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(stored[real], fresh[real], atol=1e-5, rtol=1e-4)
         compared.append(len(fresh))
         return original(batch, batch_idx)
 

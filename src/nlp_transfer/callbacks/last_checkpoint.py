@@ -60,8 +60,9 @@ class LastCheckpoint(Checkpoint):
         # positions were silently dropped (PL 2.6). Here, before the first batch, both orders work; a
         # second load of the same positions changes nothing.
         trainer.fit_loop._load_combined_loader_states()
-        # RNG states here, not at load time: after setup and the other callbacks' train-start work (e.g.
-        # the feature cache's encoding), right before the first step, as in the run that saved them
+        # RNG states here, not at load time: after setup and the other callbacks' train-start work, right
+        # before the first step, as in the run that saved them (the module's own train-start hook runs
+        # after this one: feature extraction's frozen encoding there draws no random numbers)
         if self._rng_to_restore is not None:
             restore_rng_states(self._rng_to_restore)
             self._rng_to_restore = None

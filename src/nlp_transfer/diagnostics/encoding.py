@@ -6,7 +6,7 @@ minutes per backbone for MiniLM; the scores' ranking is stable well below it). T
 task tokenizes them for training (its `max_length` and truncation), encoded in eval mode and pooled by the
 mean over real tokens: both packaged backbones were trained as sentence encoders with mean pooling.
 
-The features are stored with the feature cache's table format (`callbacks/feature_store.py`, written
+The features are stored with the feature cache's table format (`features/store.py`, written
 atomically) under `<cache_dir>/features/diagnostics/<key>.pt`. The key holds the backbone's config
 (which names fixed weights: a package, a checksummed archive, a hub id or a seeded random init), the
 pooling and the sha256 of the token ids (file content, subsample, tokenizer, max_length, truncation), so
@@ -86,7 +86,7 @@ def encode(encoder: Any, sequences: list[np.ndarray], pad_id: int, batch_size: i
 
 def feature_key(backbone: dict, sequences: list[np.ndarray]) -> str:
     """What determines the features: the backbone's config (minus where it is cached) and the token ids."""
-    from nlp_transfer.callbacks.feature_store import sequences_digest
+    from nlp_transfer.features.store import sequences_digest
 
     config = json.loads(json.dumps(backbone, default=str))
     for part in ("encoder", "tokenizer"):
@@ -105,8 +105,8 @@ def domain_features(
     import torch
     from omegaconf import OmegaConf
 
-    from nlp_transfer.callbacks.feature_store import FeatureTable
     from nlp_transfer.data.tokenization import tokenize
+    from nlp_transfer.features.store import FeatureTable
 
     task = cfg.task
     texts, labels = labeled_split(task, domain, cap, seed)

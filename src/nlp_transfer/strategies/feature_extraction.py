@@ -2,8 +2,9 @@
 
 The encoder's features are the last hidden layer or the mean of the last k layers (Devlin et al. 2019,
 §5.3), pooled per text (`cls` or `mean`) or kept per token (NER). Since the encoder never changes, its
-features are computed once per dataset and cached (callbacks/feature_cache.py, attached by
-`configure_callbacks`); `cache_features=False` encodes every batch again, as plain fine-tuning does.
+features are computed once per dataset and cached: the module owns a `FrozenFeatures`
+(features/frozen_features.py), prepares it at the start of each stage with that stage's loaders and reads
+it in `features()`; `cache_features=False` encodes every batch again, as plain fine-tuning does.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytorch_lightning as pl
 import torch
 
-from nlp_transfer.callbacks.feature_cache import CACHED_FEATURES, FeatureCache
+from nlp_transfer.features.frozen_features import FrozenFeatures
 from nlp_transfer.models.fingerprint import weights_fingerprint
 from nlp_transfer.models.hidden_layers import check_layer_choice, token_states
 from nlp_transfer.strategies.base import Batch, TransferModule
@@ -45,9 +45,9 @@ class FeatureExtractionModule(TransferModule):
         self.num_layers = num_layers
         self.encoder.requires_grad_(False)
         self.encoder.eval()
-        # the cache object (not the module) reads and writes files; one per module, so its memory
-        # lasts from fit to the final validate and test
-        self.feature_cache = FeatureCache(cache_dir) if cache_features else None
+        # the store (not the module) reads and writes files; one per module, so its memory lasts from
+        # fit to the final validate and test
+        self.frozen_features = FrozenFeatures(cache_dir) if cache_features else None
 
     def train(self, mode: bool = True) -> FeatureExtractionModule:
         super().train(mode)
@@ -56,12 +56,33 @@ class FeatureExtractionModule(TransferModule):
 
     def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
         result = super().load_state_dict(state_dict, strict=strict, assign=assign)
-        if self.feature_cache is not None:  # features remembered for other encoder weights are stale now
-            self.feature_cache.check_signature(self.feature_signature())
+        if self.frozen_features is not None:  # features remembered for other encoder weights are stale now
+            self.frozen_features.check_signature(self.feature_signature())
         return result
 
-    def configure_callbacks(self) -> list[pl.Callback]:
-        return [self.feature_cache] if self.feature_cache is not None else []
+    # each stage first encodes (or reads back) every dataset its loaders serve, once
+    def on_train_start(self) -> None:
+        super().on_train_start()
+        self._prepare_features(self.trainer.train_dataloader)
+
+    def on_validation_start(self) -> None:
+        super().on_validation_start()
+        self._prepare_features(self.trainer.val_dataloaders)
+
+    def on_test_start(self) -> None:
+        super().on_test_start()
+        self._prepare_features(self.trainer.test_dataloaders)
+
+    def on_predict_start(self) -> None:
+        super().on_predict_start()
+        self._prepare_features(self.trainer.predict_dataloaders)
+
+    def _prepare_features(self, loaders: Any) -> None:
+        if self.frozen_features is not None:
+            self.frozen_features.prepare(
+                loaders, self.encode, self.feature_signature(), precision=str(self.trainer.precision),
+                device=self.device, autocast=self.trainer.precision_plugin.forward_context,
+            )  # fmt: skip
 
     def encode(self, batch: Batch) -> torch.Tensor:
         """The frozen encoder's features: (batch, hidden) pooled, or (batch, seq, hidden) at token level."""
@@ -84,15 +105,8 @@ class FeatureExtractionModule(TransferModule):
         }
 
     def features(self, batch: Batch) -> torch.Tensor:
-        """Cached features when the cache has this batch's texts, else the encoder's (then remembered)."""
-        cache = self.feature_cache
-        cached = batch.get(CACHED_FEATURES)
-        if cached is None and cache is not None:  # batches built outside the trainer's loops
-            cached = cache.lookup.gather(batch["input_ids"], batch["attention_mask"])
-        if cached is not None:
-            return cached
+        """Stored features when this batch's texts were prepared, else the encoder's (then remembered)."""
+        if self.frozen_features is not None:
+            return self.frozen_features.features(batch, self.encode)
         with torch.no_grad():
-            features = self.encode(batch)
-        if cache is not None:
-            cache.remember(batch, features)
-        return features
+            return self.encode(batch)

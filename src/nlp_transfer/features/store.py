@@ -2,14 +2,17 @@
 
 A table stores the features of a dataset's examples in dataset order, flat with offsets (as the
 tokenization cache stores ids): one row per text at sequence level, one row per real token at token
-level (NER), so no padding is stored. The lookup finds a batch row's features by the row's token ids
-(padding removed), so it needs no example index in the batch and any loader order works; two texts
-with the same ids have the same features, because a frozen encoder in eval mode is a function of them.
+level (NER), so no padding is stored. Tables are written atomically to `<directory>/<key>.pt`, the key
+being a hash of what changes the features (`table_key`). The store finds a batch row's features by the
+row's token ids (padding removed), so it needs no example index in the batch and any loader order works;
+two texts with the same ids have the same features, because a frozen encoder in eval mode is a function
+of them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +25,9 @@ import torch
 from nlp_transfer.data.cache_files import atomic_write
 
 log = logging.getLogger(__name__)
+
+#: bumped when the table format changes, so older files are recomputed
+CACHE_FORMAT = 1
 
 
 def sequence_key(ids: Any) -> bytes:
@@ -40,6 +46,13 @@ def sequences_digest(sequences: Sequence[Any]) -> str:
         digest.update(len(key).to_bytes(8, "little"))
         digest.update(key)
     return digest.hexdigest()
+
+
+def table_key(signature: str, digest: str) -> str:
+    """The file name of a dataset's table: the model side (`signature`: encoder, layers, pooling,
+    precision) and the data side (`digest` of the token ids) of everything that changes the features."""
+    identity = json.dumps({"format": CACHE_FORMAT, "signature": signature, "data": digest})
+    return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -86,14 +99,21 @@ class FeatureTable:
         return table
 
 
-class FeatureLookup:
-    """Token ids of a sequence → its cached features, over every table added so far."""
+class FeatureStore:
+    """Tables on disk under `directory` (None: memory only) and, in memory, token ids → features over
+    every table read, built or added so far. `loaded_examples` counts the examples read back from disk."""
 
-    def __init__(self) -> None:
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.loaded_examples = 0
         self._where: dict[bytes, tuple[FeatureTable, int]] = {}
+        self._keys: set[str] = set()  # keys of the tables in memory
 
     def __len__(self) -> int:
         return len(self._where)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._keys
 
     @property
     def token_level(self) -> bool | None:
@@ -101,6 +121,32 @@ class FeatureLookup:
         for table, _ in self._where.values():
             return table.token_level
         return None
+
+    def clear(self) -> None:
+        """Forget every table in memory (the files stay: their keys tell which features they hold)."""
+        self._where.clear()
+        self._keys.clear()
+
+    def read(self, key: str, examples: int) -> FeatureTable | None:
+        """The table of `key` on disk if it holds `examples` whole examples, else None."""
+        table = FeatureTable.load(self.directory / f"{key}.pt", examples) if self.directory else None
+        if table is not None:
+            self.loaded_examples += examples
+        return table
+
+    def write(self, key: str, table: FeatureTable, meta: dict[str, Any]) -> None:
+        """Keep `table` on disk under `key` (atomically); nothing without a directory."""
+        if self.directory is not None:
+            table.save(self.directory / f"{key}.pt", meta)
+
+    def add(self, table: FeatureTable, sequences: Sequence[Any], key: str | None = None) -> None:
+        """Make `table`'s rows findable by the token ids of its examples (`sequences`, in table order)."""
+        if len(sequences) != len(table):
+            raise ValueError(f"{len(sequences)} sequences for a table of {len(table)} examples")
+        for index, ids in enumerate(sequences):
+            self._where.setdefault(sequence_key(ids), (table, index))
+        if key is not None:
+            self._keys.add(key)
 
     def rows_of(self, ids: Any) -> torch.Tensor | None:
         """The stored rows of one sequence, or None."""
@@ -110,15 +156,6 @@ class FeatureLookup:
         table, index = hit
         return table.rows[table.offsets[index] : table.offsets[index + 1]]
 
-    def clear(self) -> None:
-        self._where.clear()
-
-    def add(self, table: FeatureTable, sequences: Sequence[Any]) -> None:
-        if len(sequences) != len(table):
-            raise ValueError(f"{len(sequences)} sequences for a table of {len(table)} examples")
-        for index, ids in enumerate(sequences):
-            self._where.setdefault(sequence_key(ids), (table, index))
-
     def gather(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor | None:
         """Features of a padded batch, shaped as the encoder path gives them, or None if a row is unknown.
 
@@ -126,16 +163,15 @@ class FeatureLookup:
         (padding has no label, so neither the loss nor the metric reads it).
         """
         ids, mask = input_ids.detach().cpu(), attention_mask.detach().cpu().bool()
-        found = []
+        pieces = []
         for row in range(len(ids)):
-            hit = self._where.get(sequence_key(ids[row][mask[row]]))
-            if hit is None:
+            piece = self.rows_of(ids[row][mask[row]])
+            if piece is None:  # the caller encodes this batch
                 return None
-            found.append(hit)
-        if not found:
+            pieces.append(piece)
+        if not pieces:
             return None
-        pieces = [table.rows[table.offsets[i] : table.offsets[i + 1]] for table, i in found]
-        if not found[0][0].token_level:
+        if not self.token_level:
             return torch.cat(pieces).to(input_ids.device)
         out = pieces[0].new_zeros((*ids.shape, pieces[0].shape[-1]))
         for row, piece in enumerate(pieces):
