@@ -27,9 +27,7 @@ FP32 = "32-true"
 CPUINFO = Path("/proc/cpuinfo")
 
 
-def auto_precision(
-    accelerator: str, cpu_flags: Iterable[str], cuda_available: bool, cuda_bf16: bool
-) -> str:
+def auto_precision(accelerator: str, cpu_flags: Iterable[str], cuda_available: bool, cuda_bf16: bool) -> str:
     """The precision `auto` stands for: a pure function of the accelerator asked for and the hardware.
 
     `accelerator` is Lightning's (`cpu`, `gpu`/`cuda`, `auto`, `mps`, ...); `auto` means the GPU when

@@ -106,4 +106,3 @@ def check_well_formed(items: list, labels: list | None) -> None:
             check_iob2(label, "returned")
         else:
             assert isinstance(label, str)
-

@@ -14,6 +14,7 @@ from nlp_transfer.data.token_classification import (
     TokenClassificationDataModule,
     align_labels,
     bio_label_space,
+    word_start_flags,
 )
 from tests.conftest import compose_config
 
@@ -36,6 +37,7 @@ def test_only_the_first_sub_token_of_a_word_is_labeled() -> None:
         7,
         IGNORE_INDEX,
     ]
+    assert word_start_flags([None, 0, 1, 1, 2, None]) == [0, 1, 1, 0, 1, 0]  # the labeled positions
 
 
 def write_ner(root: Path, domain: str, sentences: list[tuple[list[str], list[str]]]) -> None:
@@ -75,8 +77,18 @@ def test_real_tokenizer_alignment_and_padding(tmp_path, minilm_tokenizer) -> Non
     batch = next(iter(dm.test_dataloader()[1]))
     assert batch["labels"].shape == batch["input_ids"].shape
     assert (batch["labels"][batch["attention_mask"] == 0] == IGNORE_INDEX).all()
+    assert (~batch["word_starts"][batch["attention_mask"] == 0]).all()  # padding is never a word
+    assert torch.equal(batch["word_starts"], batch["labels"] != IGNORE_INDEX)
     target_batch, _, _ = next(iter(dm.train_dataloader()))
-    assert set(target_batch["target"]) == {"input_ids", "attention_mask"}
+    target = target_batch["target"]
+    assert set(target) == {"input_ids", "attention_mask", "word_starts"}  # word starts, never tags
+    # the unlabeled target train split marks exactly the positions its labeled test split labels
+    # (write_ner writes the same sentences to every split), yet it was built without reading a tag
+    unlabeled, labeled = dm.datasets["target_unlabeled"], dm.datasets["target_test"]
+    assert unlabeled.labels is None
+    for index in range(len(unlabeled)):
+        starts, labels = unlabeled[index]["word_starts"], labeled[index]["labels"]
+        assert (starts == 1).tolist() == (labels != IGNORE_INDEX).tolist()
 
 
 def test_tags_and_tokens_of_unequal_length_are_an_error(tmp_path, minilm_tokenizer) -> None:

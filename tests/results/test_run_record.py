@@ -18,10 +18,12 @@ from nlp_transfer.results.record import (
     RunConfig,
     RunRecord,
     Selection,
+    ValidationPoints,
     callback_sections,
     read_record,
     read_results,
     schema_text,
+    validation_points,
     write_results,
 )
 from tests.conftest import schema_problems
@@ -105,3 +107,16 @@ def test_a_record_refuses_a_wrong_value_when_it_is_set() -> None:
 def test_callbacks_contribute_their_summary_to_their_section() -> None:
     monitor = ThroughputMonitor()
     assert callback_sections([monitor, object()]) == {"cost": monitor.summary()}
+
+
+def test_validation_points_are_read_from_an_ok_record_only() -> None:
+    """The one reader of `selection.points` (learning curves and the validator report both use it)."""
+    rows = [{"step": 2, "source_val": 0.8, "entropy": 0.3, "target/test/acc": 0.7}]
+    selection = {"points": rows, "target_metric": "target/test/acc", "directions": {"entropy": "min"}}
+    found = validation_points({"status": "ok", "selection": selection})
+    assert found == ValidationPoints(rows, "target/test/acc", {"entropy": "min"})
+    undirected = validation_points({"status": "ok", "selection": {**selection, "directions": None}})
+    assert undirected.directions == {}
+    assert validation_points({"status": "failed", "selection": selection}) == "status failed"
+    for empty in ({"status": "ok"}, {"status": "ok", "selection": {**selection, "points": []}}):
+        assert validation_points(empty).startswith("no validation points")

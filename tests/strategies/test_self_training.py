@@ -167,27 +167,64 @@ def test_self_teacher_has_no_copy(tmp_path) -> None:
     assert model.teacher is None and not any(k.startswith("teacher.") for k in model.state_dict())
 
 
-def test_token_level_pseudo_labels_every_real_token_and_never_padding(tmp_path) -> None:
-    model = model_only(tmp_path, "strategy.threshold=0.01", level="token", labels=3).eval()
-    mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]])
+def test_token_level_pseudo_labels_only_word_starts_never_pieces_specials_or_padding(tmp_path) -> None:
+    model = model_only(tmp_path, "strategy.threshold=0.01", "strategy.teacher=self", level="token", labels=3)
+    model.eval()
+    # [CLS] w0 w1a w1b w2 [SEP] pad pad | [CLS] w0a w0b w0c w1 w2 w3 [SEP]: 3 + 4 words
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1]])
+    starts = torch.tensor([[0, 1, 1, 0, 1, 0, 0, 0], [0, 1, 0, 0, 1, 1, 1, 0]], dtype=torch.bool)
     ids = torch.randint(1, 1000, mask.shape)
-    batch = {"input_ids": ids, "attention_mask": mask}
+    batch = {"input_ids": ids, "attention_mask": mask, "word_starts": starts}  # a target batch: no labels
     features = model.features(batch)
     logits = model.head(features)
     rows = DomainRows(
-        model.domain_features(features, batch), model.domain_features(features, batch),
-        model.domain_features(logits, batch), model.domain_features(logits, batch), batch, batch,
-    )  # fmt: skip
-    assert model.teacher_logits(rows).shape == (10, 3)  # 4 + 6 real tokens
-    loss, extras = model.domain_loss(rows)
-    assert float(extras["pseudo_label_share"]) == 1.0  # τ = 0.01: every real token labeled
-    padded = {"input_ids": ids.masked_fill(mask == 0, 7), "attention_mask": mask}  # other padding ids
-    features = model.features(padded)
-    logits = model.head(features)
-    rows = DomainRows(
-        *(model.domain_features(t, padded) for t in (features, features, logits, logits)), padded, padded
+        *(model.domain_features(t, batch) for t in (features, features, logits, logits)), batch, batch
     )
-    assert float(model.domain_loss(rows)[0].detach()) == pytest.approx(float(loss.detach()), rel=1e-6)
+    assert torch.equal(rows.target_logits, logits[starts])  # the 7 word starts, in batch order
+    assert model.teacher_logits(rows).shape == (7, 3)
+    loss, extras = model.domain_loss(rows)
+    assert float(extras["pseudo_label_share"]) == 1.0  # τ = 0.01: every word labeled
+    word_logits = logits[starts].detach().double().numpy()  # hand: mean CE against each word's argmax
+    expected = -log_softmax(word_logits)[np.arange(7), word_logits.argmax(axis=1)].mean()
+    assert float(loss.detach()) == pytest.approx(expected, rel=1e-5)
+    flex = model_only(tmp_path, "strategy.curriculum=flexmatch", level="token", labels=3).eval()
+    flex_logits = flex.domain_features(flex.head(flex.features(batch)), batch)
+    flex.domain_loss(DomainRows(flex_logits, flex_logits, flex_logits, flex_logits, batch, batch))
+    assert float(flex.confident_counts.sum() + flex.unconfident_count) == 7.0  # FlexMatch counts words
+    with pytest.raises(ValueError, match="word_starts"):  # a batch without word alignment is refused
+        model.domain_features(logits, {"input_ids": ids, "attention_mask": mask})
+
+
+class WordRowRecorder(pl.Callback):
+    """Each training step's target word starts, to compare with the rows self-training pseudo-labeled."""
+
+    def __init__(self) -> None:
+        self.words: list[int] = []
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        self.words.append(int(batch["target"]["word_starts"].sum()))
+
+
+def test_self_training_on_tiny_ner_pseudo_labels_one_row_per_target_word(tmp_path) -> None:
+    from nlp_transfer.assembly import build_data_and_model
+
+    overrides = [*TINY_FAST, "strategy=self_training", "task=ner", "strategy.curriculum=flexmatch"]
+    cfg = compose_config([*overrides, "strategy.curriculum_momentum=0.0", f"paths.cache_dir={tmp_path}"])
+    datamodule, model = build_data_and_model(cfg)
+    seen: list[int] = []
+    original = model.domain_loss
+
+    def spy(rows):
+        seen.append(len(rows.target_logits))
+        return original(rows)
+
+    model.domain_loss = spy
+    recorder = WordRowRecorder()
+    trainer = fit(model, datamodule, steps=2, callbacks=[recorder])
+    assert trainer.global_step == 2 and torch.isfinite(trainer.callback_metrics["train/loss"])
+    assert seen == recorder.words and all(words > 0 for words in seen)
+    # momentum 0: the FlexMatch counts are the last batch's, one per target word
+    assert float(model.confident_counts.sum() + model.unconfident_count) == seen[-1]
 
 
 @pytest.mark.parametrize(

@@ -140,30 +140,28 @@ MULTI_SOURCE = {
 }
 
 
-@pytest.mark.parametrize(("strategy", "task"), TARGET_USING)
-def test_adaptation_training_batches_never_carry_target_labels(strategy: str, task: str, tmp_path) -> None:
-    datamodule, model = build(strategy, tmp_path, f"task={task}")
+#: every target-using strategy on its task, then pooled multi-source runs: (strategy, task, extra overrides)
+LEAK_CASES = [
+    *((strategy, task, ()) for strategy, task in TARGET_USING),
+    *(("dann_multi_source", task, tuple(MULTI_SOURCE[task])) for task in sorted(MULTI_SOURCE)),
+]
+
+
+def unlabeled_target_keys(task: str) -> set[str]:
+    """What a target training batch may hold: text, and at token level each word's first sub-token."""
+    return {"input_ids", "attention_mask"} | ({"word_starts"} if task == "ner" else set())
+
+
+@pytest.mark.parametrize(("strategy", "task", "extra"), LEAK_CASES)
+def test_adaptation_training_batches_never_carry_target_labels(
+    strategy: str, task: str, extra: tuple[str, ...], tmp_path
+) -> None:
+    datamodule, model = build(strategy, tmp_path, f"task={task}", *extra)
     assert model.uses_target_data
-    batches: list[dict] = []
-    original = model.training_step
-
-    def spy(batch, batch_idx):
-        batches.append({role: set(part) for role, part in batch.items()})
-        return original(batch, batch_idx)
-
-    model.training_step = spy
-    fit(model, datamodule, steps=4)
-    assert len(batches) == 4
-    for keys in batches:
-        assert keys["target"] == {"input_ids", "attention_mask"}
-        assert "labels" in keys["source"]
-
-
-@pytest.mark.parametrize("task", sorted(MULTI_SOURCE))
-def test_multi_source_training_batches_never_carry_target_labels(task: str, tmp_path) -> None:
-    datamodule, model = build("dann_multi_source", tmp_path, f"task={task}", *MULTI_SOURCE[task])
     sources = len(datamodule.sources)
-    assert sources > 1 and model.num_sources == sources
+    assert (sources > 1) is bool(extra)
+    if extra:
+        assert model.num_sources == sources
     batches: list[dict] = []
     original = model.training_step
 
@@ -175,10 +173,17 @@ def test_multi_source_training_batches_never_carry_target_labels(task: str, tmp_
     fit(model, datamodule, steps=4)
     assert len(batches) == 4
     for batch in batches:
-        assert set(batch["target"]) == {"input_ids", "attention_mask"}
-        assert {"labels", "source_index"} <= set(batch["source"])
-        counts = torch.bincount(batch["source"]["source_index"], minlength=sources)
-        assert counts.max() - counts.min() <= 1  # an equal share of every source (± one)
+        target = batch["target"]
+        assert set(target) == unlabeled_target_keys(task)
+        assert "labels" in batch["source"]
+        if "word_starts" in target:  # word alignment: inside the text, never [CLS], a word in every sentence
+            starts = target["word_starts"]
+            assert starts.dtype == torch.bool and not (starts & ~target["attention_mask"].bool()).any()
+            assert not starts[:, 0].any() and starts.any(dim=1).all()
+        if sources > 1:
+            assert {"labels", "source_index"} <= set(batch["source"])
+            counts = torch.bincount(batch["source"]["source_index"], minlength=sources)
+            assert counts.max() - counts.min() <= 1  # an equal share of every source (± one)
 
 
 def test_dann_refuses_a_target_batch_with_labels(tmp_path) -> None:

@@ -35,6 +35,28 @@ def test_token_rows_are_the_real_tokens_and_only_labeled_ones_count_for_the_loss
     assert level.guaranteed_rows(16) is None  # depends on the sentences' lengths
 
 
+def test_word_rows_of_a_hand_made_ner_target_batch_are_the_word_starts_only() -> None:
+    # [CLS] w0 w1a w1b [SEP] | [CLS] w0a w0b [SEP] pad: no labels, only the tokenizer's word starts
+    batch = {
+        "attention_mask": torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]]),
+        "word_starts": torch.tensor([[0, 1, 1, 0, 0], [0, 1, 0, 0, 0]], dtype=torch.bool),
+    }
+    level = task_level("token")
+    assert torch.equal(level.row_mask(batch), batch["attention_mask"].bool())  # default: every real token
+    words = level.row_mask(batch, words=True)
+    assert words.tolist() == batch["word_starts"].tolist()
+    hidden = torch.arange(2 * 5 * 3, dtype=torch.float32).reshape(2, 5, 3)
+    rows = level.rows(hidden, words)
+    assert torch.equal(rows, torch.stack([hidden[0, 1], hidden[0, 2], hidden[1, 1]]))
+    assert level.row_examples(words).tolist() == [0, 0, 1]
+    padded_start = {**batch, "word_starts": torch.ones(2, 5, dtype=torch.bool)}  # a start on padding
+    assert level.row_mask(padded_start, words=True).sum() == 9  # padding never becomes a row
+    with pytest.raises(ValueError, match="word_starts"):
+        level.row_mask({"attention_mask": batch["attention_mask"]}, words=True)
+    sequence = task_level("sequence")  # a row is a text whatever is asked: the mask passes through
+    assert sequence.row_mask(batch, words=True) is batch["attention_mask"]
+
+
 def test_levels_are_found_by_name_and_an_unknown_one_is_refused() -> None:
     assert isinstance(LEVELS["sequence"], SequenceLevel) and isinstance(LEVELS["token"], TokenLevel)
     assert task_level(LEVELS["token"]) is LEVELS["token"]

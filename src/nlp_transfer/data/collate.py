@@ -19,6 +19,8 @@ class TokenizedDataset(Dataset):
     `labels` is one id per text (classification) or a `TokenizedTexts` of one id per sub-token
     (token classification), aligned with `tokens`. `source_index` (pooled multi-source training data
     only): which of the run's source domains each text comes from, batched as `source_index`.
+    `word_starts` (token classification, labeled or not): 1 at each word's first sub-token, aligned with
+    `tokens`, batched as `word_starts`; it comes from the tokenizer's word alignment, never from labels.
     """
 
     def __init__(
@@ -26,9 +28,12 @@ class TokenizedDataset(Dataset):
         tokens: TokenizedTexts,
         labels: Sequence[int] | TokenizedTexts | None = None,
         source_index: Sequence[int] | None = None,
+        word_starts: TokenizedTexts | None = None,
     ) -> None:
         if labels is not None and len(labels) != len(tokens):
             raise ValueError(f"{len(labels)} labels for {len(tokens)} texts")
+        if word_starts is not None and len(word_starts) != len(tokens):
+            raise ValueError(f"{len(word_starts)} word-start rows for {len(tokens)} texts")
         if source_index is not None and len(source_index) != len(tokens):
             raise ValueError(f"{len(source_index)} source indices for {len(tokens)} texts")
         self.tokens = tokens
@@ -37,6 +42,7 @@ class TokenizedDataset(Dataset):
         else:
             self.labels = torch.as_tensor(labels, dtype=torch.long)
         self.source_index = None if source_index is None else torch.as_tensor(source_index, dtype=torch.long)
+        self.word_starts = word_starts
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -47,6 +53,8 @@ class TokenizedDataset(Dataset):
             item["labels"] = self.labels[index]
         if self.source_index is not None:
             item["source_index"] = self.source_index[index]
+        if self.word_starts is not None:
+            item["word_starts"] = self.word_starts[index]
         return item
 
 
@@ -64,13 +72,16 @@ def pooled_dataset(parts: Sequence[TokenizedDataset], with_source_index: bool) -
         else:
             labels = torch.cat(labeled)  # type: ignore[arg-type]
     index = [s for s, part in enumerate(parts) for _ in range(len(part))] if with_source_index else None
-    return TokenizedDataset(tokens, labels, index)
+    starts = [part.word_starts for part in parts if part.word_starts is not None]
+    word_starts = TokenizedTexts.concatenate(starts) if parts and len(starts) == len(parts) else None
+    return TokenizedDataset(tokens, labels, index, word_starts)
 
 
 class PaddingCollator:
     """Dynamic padding: pad to the longest sequence in the batch, not to `max_length`.
 
-    Per-token labels are padded with `IGNORE_INDEX`, so padding never enters a loss or a metric.
+    Per-token labels are padded with `IGNORE_INDEX`, so padding never enters a loss or a metric;
+    word starts (bool) with False, so padding is never a word.
     """
 
     def __init__(self, pad_token_id: int) -> None:
@@ -94,6 +105,11 @@ class PaddingCollator:
                 for row, item in enumerate(items):
                     labels[row, : len(item["labels"])] = torch.from_numpy(item["labels"].astype("int64"))
                 batch["labels"] = labels
+        if "word_starts" in items[0]:
+            starts = torch.zeros((len(items), longest), dtype=torch.bool)
+            for row, item in enumerate(items):
+                starts[row, : len(item["word_starts"])] = torch.from_numpy(item["word_starts"] != 0)
+            batch["word_starts"] = starts
         if "source_index" in items[0]:
             batch["source_index"] = torch.stack([item["source_index"] for item in items])
         return batch

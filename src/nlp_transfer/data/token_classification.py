@@ -3,6 +3,9 @@
 Sentences come as words with BIO tags. Tags are aligned to sub-words the usual way (Devlin et al.
 2019, §5.3): the first sub-token of a word carries the word's tag, the other sub-tokens and the
 special tokens get `IGNORE_INDEX`, so the loss and the entity metric see one label per word.
+Every split, labeled or not, also carries `word_starts` (1 at each word's first sub-token, 0 elsewhere):
+the tokenizer's word alignment, no label in it, so an unlabeled target batch can say which of its rows
+are words (what a pseudo-label is for) without its tags.
 Domains may use their own entity types; `label_map` maps them onto the task's `entity_types`.
 """
 
@@ -38,25 +41,33 @@ def bio_label_space(
     return LabelSpace(names, tag_map)
 
 
+def word_start_flags(word_ids: Sequence[int | None]) -> list[int]:
+    """1 at the first sub-token of each word, 0 at its other sub-tokens and at special tokens."""
+    flags, previous = [], None
+    for word in word_ids:
+        flags.append(int(word is not None and word != previous))
+        previous = word
+    return flags
+
+
 def align_labels(word_ids: Sequence[int | None], word_labels: Sequence[int]) -> list[int]:
     """Word labels → sub-token labels: the first sub-token of each word, IGNORE_INDEX elsewhere."""
-    aligned, previous = [], None
-    for word in word_ids:
-        aligned.append(IGNORE_INDEX if word is None or word == previous else word_labels[word])
-        previous = word
-    return aligned
+    starts = word_start_flags(word_ids)
+    return [word_labels[w] if start else IGNORE_INDEX for w, start in zip(word_ids, starts, strict=True)]
 
 
 def tokenize_words(
     sentences: list[list[str]], tags: list[list[int]] | None, tokenizer: Any, max_length: int
 ) -> dict[str, np.ndarray]:
-    """Sub-word ids (flat + offsets) and, with tags, aligned labels; also the count of cut-off words."""
+    """Sub-word ids (flat + offsets), word-start flags and, with tags, aligned labels; also the count of
+    cut-off words."""
     if not getattr(tokenizer, "is_fast", False):
         raise DataError(
             f"Token classification needs a fast tokenizer (word ids); got {type(tokenizer).__name__}"
         )
     ids: list[list[int]] = []
     labels: list[list[int]] = []
+    starts: list[list[int]] = []
     cut_words = 0
     for start in range(0, len(sentences), 512):
         chunk = sentences[start : start + 512]
@@ -64,12 +75,14 @@ def tokenize_words(
         for row, input_ids in enumerate(encoded["input_ids"]):
             word_ids = encoded.word_ids(row)
             ids.append(input_ids)
+            starts.append(word_start_flags(word_ids))
             kept = {w for w in word_ids if w is not None}
             cut_words += len(chunk[row]) - len(kept)
             if tags is not None:
                 labels.append(align_labels(word_ids, tags[start + row]))
     tokens = TokenizedTexts.from_lists(ids)
     arrays = {"ids": tokens.ids, "offsets": tokens.offsets, "cut_words": np.array(cut_words)}
+    arrays["word_starts"] = TokenizedTexts.from_lists(starts).ids.astype(np.int8)
     if tags is not None:
         arrays["labels"] = TokenizedTexts.from_lists(labels).ids
     return arrays
@@ -123,7 +136,7 @@ class TokenClassificationDataModule(TransferDataModule):
             path,
             key,
             lambda: tokenize_words(sentences, tag_ids, self.tokenizer, self.max_length),
-            required=("ids", "offsets", "cut_words", *(("labels",) if with_labels else ())),
+            required=("ids", "offsets", "cut_words", "word_starts", *(("labels",) if with_labels else ())),
         )
         cut = int(arrays["cut_words"])
         self.cut_words[f"{domain}/{path.stem}"] = cut
@@ -131,4 +144,5 @@ class TokenClassificationDataModule(TransferDataModule):
             log.warning("%s: %d words lie past max_length=%d and are not scored", path, cut, self.max_length)
         tokens = TokenizedTexts(arrays["ids"], arrays["offsets"])
         labels = TokenizedTexts(arrays["labels"], arrays["offsets"]) if "labels" in arrays else None
-        return TokenizedDataset(tokens, labels), present
+        word_starts = TokenizedTexts(arrays["word_starts"], arrays["offsets"])
+        return TokenizedDataset(tokens, labels, word_starts=word_starts), present

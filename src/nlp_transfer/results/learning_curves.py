@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nlp_transfer.results.record import validation_points
 from nlp_transfer.results.run_files import iter_run_files
 from nlp_transfer.results.stats import Interval, t_interval
 
@@ -57,13 +58,13 @@ def collect_curves(root: Path) -> list[Curve]:
     curves: dict[CurveKey, Curve] = {}
     for run_file in iter_run_files(root):
         record = run_file.record or {}
-        selection, config = record.get("selection") or {}, record.get("config") or {}
-        points, metric = selection.get("points"), selection.get("target_metric")
-        if record.get("status") != "ok" or not points or not metric:
+        found = validation_points(record)
+        if isinstance(found, str):
             continue
+        config, metric = record.get("config") or {}, found.target_metric
         key = tuple(str(config.get(k)) for k in ("task", "backbone", "strategy", "source", "target"))
         curve = curves.setdefault(key, Curve(key, metric))  # type: ignore[arg-type]
-        scored = [p for p in points if p.get("source_val") is not None]
+        scored = [p for p in found.rows if p.get("source_val") is not None]
         by_step = {int(p["step"]): (float(p["source_val"]), p.get(metric)) for p in scored}
         curve.seeds[config.get("seed")] = by_step
     return [curves[key] for key in sorted(curves)]

@@ -16,7 +16,8 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -149,6 +150,30 @@ class RunRecord(_Section):
             return cls.model_validate(raw)
         except ValidationError as err:
             raise RecordError(_describe(err)) from err
+
+
+@dataclass(frozen=True)
+class ValidationPoints:
+    """A run's `selection.points` (callbacks/validator_selection.py): one row per validation point with its
+    `step`, `source_val`, each validator's score and the target test metric (oracle-only, for judging)."""
+
+    rows: list[dict[str, Any]]
+    #: the name of the target test metric in each row (`target/test/acc`, ...)
+    target_metric: str
+    #: validator name → `max` or `min` (`selection.directions`); empty when the record holds none
+    directions: dict[str, str]
+
+
+def validation_points(raw: Mapping[str, Any]) -> ValidationPoints | str:
+    """The validation points of a results.json (as read, not validated), or why it has none to read: it did
+    not end ok, or trained with `selection=none` (the learning curves and the validator report read this)."""
+    if raw.get("status") != "ok":
+        return f"status {raw.get('status')}"
+    selection = raw.get("selection") or {}
+    points, metric = selection.get("points"), selection.get("target_metric")
+    if not points or not metric:
+        return "no validation points (trained with selection=none, or an older record)"
+    return ValidationPoints(list(points), str(metric), dict(selection.get("directions") or {}))
 
 
 def _migrate(raw: dict[str, Any]) -> dict[str, Any]:

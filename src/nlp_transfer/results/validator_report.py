@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from nlp_transfer.results.record import RecordError, RunRecord
+from nlp_transfer.results.record import RecordError, RunRecord, validation_points
 from nlp_transfer.results.run_files import iter_run_files
 from nlp_transfer.results.validator_meta import (
     DEFAULT_POWER,
@@ -73,14 +73,13 @@ def run_points(path: Path, raw: dict[str, Any]) -> RunPoints | str:
         record = RunRecord.from_dict(raw)
     except RecordError as err:
         return f"unreadable record: {err}"
-    selection = raw.get("selection") or {}
-    points, directions = selection.get("points"), selection.get("directions")
-    metric = selection.get("target_metric")
-    if record.status != "ok":
-        return f"status {record.status}"
-    if not points or not directions or not metric:
+    found = validation_points(raw)
+    if isinstance(found, str):
+        return found
+    if not found.directions:
         return "no validation points (trained with selection=none, or an older record)"
-    points = [p for p in points if isinstance(p.get(metric), (int, float)) and math.isfinite(p[metric])]
+    metric, directions = found.target_metric, found.directions
+    points = [p for p in found.rows if isinstance(p.get(metric), (int, float)) and math.isfinite(p[metric])]
     if not points:
         return f"no point with a {metric} value"
     scores = {

@@ -53,6 +53,9 @@ class TransferModule(pl.LightningModule):
 
     #: whether the strategy trains on unlabeled target text (the DataModule is told by train.py)
     uses_target_data: ClassVar[bool] = False
+    #: token level: whether domain-loss rows are words (each word's first sub-token, the rows the
+    #: supervised loss trains) rather than every real token; a loss on the classifier's labels sets it
+    word_rows: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -113,9 +116,14 @@ class TransferModule(pl.LightningModule):
         hidden = hidden.last_hidden_state
         return self.task_level.features(hidden, batch["attention_mask"], self.pooling)
 
+    def domain_mask(self, batch: Batch) -> torch.Tensor:
+        """(batch, seq) which positions become domain-loss rows (`TaskLevel.row_mask`, `word_rows`)."""
+        return self.task_level.row_mask(batch, words=self.word_rows)
+
     def domain_features(self, features: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """Rows for a domain loss: one per text, or one per real (non-padding) token at token level."""
-        return self.task_level.rows(features, batch["attention_mask"])
+        """Rows for a domain loss: one per text, or at token level one per real (non-padding) token, or
+        one per word (its first sub-token) for a strategy with `word_rows`."""
+        return self.task_level.rows(features, self.domain_mask(batch))
 
     def forward(self, batch: Batch) -> torch.Tensor:
         """Logits: (batch, num_labels), or (batch, seq, num_labels) at token level."""

@@ -9,8 +9,9 @@ over training progress p ∈ [0, 1], with the warm-up `ganin` (2/(1+e^{−γp}) 
 labels; a batch that does stops training (`TargetLabelLeakError`).
 
 Rows for the domain loss: one per text, or at token level (NER) one per real token, padding masked
-out (`TransferModule.domain_features`), optionally subsampled to `max_domain_rows` per domain to bound
-the cost of pairwise losses such as MMD (O(n²) kernel).
+out (`TransferModule.domain_features`), or one per word (its first sub-token) for a strategy that sets
+`word_rows`, optionally subsampled to `max_domain_rows` per domain to bound the cost of pairwise losses
+such as MMD (O(n²) kernel).
 
 A step with fewer rows than the loss needs (`min_domain_rows`, e.g. a last batch of one text for CORAL)
 skips the domain loss. Such steps are counted and logged (`train/domain_loss_skipped`); a run that skipped
@@ -116,7 +117,7 @@ class DomainAdaptationModule(TransferModule):
         with a third, each row's source index, when the batch pools several sources (`source_index`)."""
         columns = [self.domain_features(features, batch), self.domain_features(logits, batch)]
         if "source_index" in batch:  # (batch,) → one per row: the source of the text each row belongs to
-            columns.append(batch["source_index"][self.task_level.row_examples(batch["attention_mask"])])
+            columns.append(batch["source_index"][self.task_level.row_examples(self.domain_mask(batch))])
         if self.max_domain_rows is not None and len(columns[0]) > self.max_domain_rows:
             keep = torch.randperm(len(columns[0]), device=features.device)[: self.max_domain_rows]
             columns = [column[keep] for column in columns]

@@ -1,6 +1,6 @@
 """Self-training: confident pseudo-labels on unlabeled target text (FixMatch-style, Sohn et al. 2020).
 
-Each step a teacher labels the target batch; a row (a text, or at token level a real token) whose
+Each step a teacher labels the target batch; a row (a text, or at token level a word) whose
 teacher probability max_c q_c exceeds a threshold adds cross-entropy against its pseudo-label ŷ = argmax q:
 
     L_u = (1/n) Σ_i 1[max_c q_ic > T(ŷ_i)] · CE(student_i, ŷ_i)         (mean over all n target rows)
@@ -32,10 +32,12 @@ Threshold (`curriculum`):
 Consistency (`consistency_weight` > 0): a second dropout pass of the student over the target batch and
 L_cons = (1/n) Σ_i ‖softmax(z_i) − softmax(z'_i)‖² (the Π-model, Laine & Aila 2017).
 
-Token level (NER): the rows are the real tokens (attention mask), as for every domain loss in this project.
-An unlabeled target batch carries no word alignment (that comes with labels), so sub-word continuations and
-special tokens are pseudo-labeled as well; padding never is. Target labels never reach this module: the
-base refuses a target batch with labels (`TargetLabelLeakError`).
+Token level (NER): the rows are words (`word_rows`): each word's first sub-token, the rows the supervised
+loss trains (the other sub-tokens and the special tokens carry no label, so their predictions are never
+trained and would be pseudo-labels of nothing). Every batch, the unlabeled target's too, says which
+tokens start words (`word_starts`, from the tokenizer's word alignment, not from labels); n, the
+confidence statistics and FlexMatch's counts are over those rows only; padding is never a row. Target
+labels never reach this module: the base refuses a target batch with labels (`TargetLabelLeakError`).
 """
 
 from __future__ import annotations
@@ -95,6 +97,8 @@ def ema_update(teacher: nn.Module, student: nn.Module, decay: float) -> None:
 class SelfTrainingModule(DomainAdaptationModule):
     """Encoder + classifier trained on source labels plus confident pseudo-labels of target rows.
 
+    At token level a row is a word (its first sub-token), as for the supervised loss (`word_rows`).
+
     Args (beyond `DomainAdaptationModule`, whose `domain_loss_weight` and `warmup` weigh L_u):
         teacher: `ema` (a Mean-Teacher copy) or `self` (the student's own detached predictions).
         ema_decay: α of the EMA teacher. Until α_t reaches it the teacher is the plain mean of all students so
@@ -108,6 +112,8 @@ class SelfTrainingModule(DomainAdaptationModule):
         ValueError: an unknown teacher or curriculum, τ outside (0, 1), α or m outside [0, 1), a negative
             consistency weight, or `max_domain_rows` set (every target row is pseudo-labeled).
     """
+
+    word_rows = True
 
     def __init__(
         self,

@@ -7,8 +7,9 @@ is one `TaskLevel` subclass plus one entry in `LEVELS`. Two exist:
 - `sequence`: one label per text. Features are the pooled last hidden layer (batch, hidden); a row is a
   text; metrics are accuracy, macro-F1 and per-class F1; predictions keep each text's probabilities.
 - `token`: one label per word (NER). Features are every token's state (batch, seq, hidden); a row is a
-  real (non-padding) token; metrics are entity-level P/R/F1 (seqeval's conlleval mode); predictions
-  keep each sentence's scored tags.
+  real (non-padding) token, or with `words=True` (`row_mask`) a word's first sub-token, the rows that
+  carry labels (a batch says which in `word_starts`, labeled or not); metrics are entity-level P/R/F1
+  (seqeval's conlleval mode); predictions keep each sentence's scored tags.
 
 Configs and files name a level by its string (`level: token` in a DataModule, in checkpoints, in
 prediction files); `task_level(name)` gives the object.
@@ -16,6 +17,7 @@ prediction files); `task_level(name)` gives the object.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -49,6 +51,11 @@ class TaskLevel:
     def row_examples(self, attention_mask: torch.Tensor) -> torch.Tensor:
         """(rows,) the index within the batch of the text each row belongs to."""
         raise NotImplementedError
+
+    def row_mask(self, batch: Mapping[str, torch.Tensor], words: bool = False) -> torch.Tensor:
+        """(batch, seq) the mask `rows` and `row_examples` take for this batch: its attention mask, or with
+        `words` only the positions that can carry a label (at token level, each word's first sub-token)."""
+        return batch["attention_mask"]
 
     def loss_count(self, labels: torch.Tensor) -> int:
         """What a batch's mean loss averages over (texts, or labeled tokens)."""
@@ -129,6 +136,17 @@ class TokenLevel(TaskLevel):
 
     def row_examples(self, attention_mask: torch.Tensor) -> torch.Tensor:
         return attention_mask.bool().nonzero()[:, 0]
+
+    def row_mask(self, batch: Mapping[str, torch.Tensor], words: bool = False) -> torch.Tensor:
+        real = batch["attention_mask"].bool()
+        if not words:
+            return real
+        if "word_starts" not in batch:
+            raise ValueError(
+                "word rows need the batch's `word_starts` (1 at each word's first sub-token), which the "
+                "token-classification DataModule adds to every batch; add it to a hand-built batch."
+            )
+        return real & batch["word_starts"].bool()
 
     def loss_count(self, labels: torch.Tensor) -> int:
         return int((labels != IGNORE_INDEX).sum())
