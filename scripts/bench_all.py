@@ -53,14 +53,14 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], list[str] | None]] = {
         ["--steps", "3", "--warmup", "1", "--repeats", "2"],
         ["--backbone", "tiny", "--steps", "1", "--warmup", "1", "--repeats", "1", "task.max_length=64"],
     ),
-    "memory": ("bench_memory.py", ["--steps", "3"], ["--steps", "2"], None),
+    "memory": ("bench_memory.py", ["--steps", "3"], ["--steps", "2"], None),  # tiny has no checkpointing
     "multirun_first_step": (
         "bench_multirun_first_step.py", ["--jobs", "3"], ["--jobs", "3"],
         ["--jobs", "2", "--backbone", "tiny"],
     ),
     "compile": (
         "bench_compile.py", ["--steps", "4", "--repeats", "3"], ["--steps", "2", "--repeats", "2"],
-        ["--backbone", "tiny", "--steps", "1", "--repeats", "1", "--length", "32"],
+        ["--backbone", "tiny", "--steps", "1", "--repeats", "1", "--length", "32", "--backend", "aot_eager"],
     ),
     "batching": (
         "bench_batching.py", ["--batches", "4", "--repeats", "3"], ["--batches", "2", "--repeats", "2"], None,
@@ -133,7 +133,7 @@ def host_facts() -> dict[str, Any]:
     return host
 
 
-def summary_markdown(table: list[dict], host: dict, total_seconds: float, invocation: str) -> str:
+def summary_markdown(table: list[dict], host: dict, total_seconds: float, invocation: str, mode: str) -> str:
     """The table the README quotes: target, threshold, measured, met or missed, command."""
     flags = ", ".join(f"{flag} {'yes' if present else 'no'}" for flag, present in host["cpu_flags"].items())
     gpu = f", GPU {host['gpu']}" if host.get("gpu") else ", no GPU"
@@ -145,7 +145,8 @@ def summary_markdown(table: list[dict], host: dict, total_seconds: float, invoca
         f"OMP_NUM_THREADS={host['thread_env']['OMP_NUM_THREADS']}){gpu}, Python {host['python']}; "
         f"{host['date']}.",
         f"Command: `{invocation}`; this invocation took {total_seconds / 60:.1f} min. Ratios are medians "
-        "measured within one run (baseline and candidate interleaved); absolute times depend on the load.",
+        "measured within one run (baseline and candidate interleaved); absolute times depend on the load."
+        + (" **Smoke run: tiny backbone, its numbers mean nothing.**" if mode == "smoke" else ""),
         "",
         "| target | threshold | measured (median; ratio vs baseline of the same run) | met? | command |",
         "|---|---|---|---|---|",
@@ -192,7 +193,7 @@ def main() -> None:
     ) in args.names:  # the summary is rewritten after each benchmark: an interrupted suite keeps its rows
         kept[name] = run_benchmark(name, args.out_dir, args.mode, args.timeout)
         table = target_rows(kept, args.out_dir)
-        text = summary_markdown(table, host, time.perf_counter() - start, invocation.strip())
+        text = summary_markdown(table, host, time.perf_counter() - start, invocation.strip(), args.mode)
         (args.out_dir / "summary.md").write_text(text)
         summary = {"machine": host, "invocation": invocation.strip(), "benchmarks": kept, "targets": table}
         (args.out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")

@@ -166,7 +166,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help=f"add {' '.join(QUICK)}: checks the machinery")
     parser.add_argument("--warm-cache", action="store_true", help="one tokenization cache per tree, kept")
-    parser.add_argument("--accuracy-tolerance", type=float, default=0.01, help="|Δ target acc| allowed")
+    parser.add_argument(
+        "--accuracy-tolerance",
+        type=float,
+        default=0.03,
+        help="|Δ target acc| allowed: ≈ 2 binomial standard errors of one 396-review test split at 0.87",
+    )
     parser.add_argument("--timeout", type=float, default=7200, help="seconds allowed per run")
     parser.add_argument("--scratch", type=Path, default=None, help="keep logs here (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "end_to_end.json")
