@@ -105,9 +105,10 @@ def target_rows(rows: dict[str, dict], out_dir: Path) -> list[dict[str, Any]]:
     """One row per target: what its benchmark's JSON says, or why there is no number."""
     table = []
     for target in TARGETS:
-        row = rows.get(target.bench, {"status": "not run yet", "command": ""})
-        entry = {"target": target.name, "threshold": target.threshold, "command": row.get("command", "")}
         path = out_dir / f"{target.bench}.json"
+        found = {"status": "ok" if path.is_file() else "not run yet"}  # a JSON from before this summary
+        row = rows.get(target.bench, found)
+        entry = {"target": target.name, "threshold": target.threshold, "command": row.get("command", "")}
         if row["status"] != "ok" or not path.is_file():
             table.append(entry | {"measured": row["status"], "met": None})
             continue
@@ -144,8 +145,13 @@ def summary_markdown(table: list[dict], host: dict, total_seconds: float, invoca
         f"{host['auto_precision']}), torch {host['torch']} ({host['torch_threads']} threads; "
         f"OMP_NUM_THREADS={host['thread_env']['OMP_NUM_THREADS']}){gpu}, Python {host['python']}; "
         f"{host['date']}.",
-        f"Command: `{invocation}`; this invocation took {total_seconds / 60:.1f} min. Ratios are medians "
-        "measured within one run (baseline and candidate interleaved); absolute times depend on the load."
+        (
+            f"Command: `{invocation}`; this invocation took {total_seconds / 60:.1f} min."
+            if mode != "render"
+            else f"Command: `{invocation}`: the table rebuilt from the JSON in this folder, each row dated."
+        )
+        + " Ratios are medians measured within one run (baseline and candidate interleaved); absolute times"
+        " depend on the load."
         + (" **Smoke run: tiny backbone, its numbers mean nothing.**" if mode == "smoke" else ""),
         "",
         "| target | threshold | measured (median; ratio vs baseline of the same run) | met? | command |",
@@ -169,12 +175,13 @@ def parse_args() -> argparse.Namespace:
         "--only", default=",".join(BENCHMARKS), help=f"comma-separated subset of {list(BENCHMARKS)}"
     )
     parser.add_argument("--timeout", type=float, default=7200, help="seconds allowed per benchmark")
+    parser.add_argument("--render", action="store_true", help="run nothing: rebuild the table from the JSON")
     args = parser.parse_args()
     args.names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = sorted(set(args.names) - set(BENCHMARKS))
     if unknown or not args.names:
         parser.error(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
-    args.mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    args.mode = "render" if args.render else "smoke" if args.smoke else "quick" if args.quick else "full"
     return args
 
 
@@ -187,18 +194,23 @@ def main() -> None:
         kept = {"benchmarks": {row["name"]: row for row in kept}}
     kept = {name: row for name, row in kept.get("benchmarks", {}).items() if name in BENCHMARKS}
     start, host = time.perf_counter(), host_facts()
-    invocation = "python scripts/bench_all.py " + " ".join(sys.argv[1:])
-    for (
-        name
-    ) in args.names:  # the summary is rewritten after each benchmark: an interrupted suite keeps its rows
+    invocation = ("python scripts/bench_all.py " + " ".join(sys.argv[1:])).strip()
+    for name in [] if args.render else args.names:
         kept[name] = run_benchmark(name, args.out_dir, args.mode, args.timeout)
-        table = target_rows(kept, args.out_dir)
-        text = summary_markdown(table, host, time.perf_counter() - start, invocation.strip(), args.mode)
-        (args.out_dir / "summary.md").write_text(text)
-        summary = {"machine": host, "invocation": invocation.strip(), "benchmarks": kept, "targets": table}
-        (args.out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    print("\n" + text)
+        # rewritten after each benchmark: an interrupted suite keeps the rows it has
+        write_summary(args, kept, host, time.perf_counter() - start, invocation)
+    if args.render:
+        write_summary(args, kept, host, 0.0, invocation)
+    print("\n" + (args.out_dir / "summary.md").read_text())
     print(f"wrote {args.out_dir / 'summary.md'}")
+
+
+def write_summary(args: argparse.Namespace, kept: dict, host: dict, seconds: float, invocation: str) -> None:
+    """summary.md (the table) and summary.json (rows per benchmark, the targets, the machine)."""
+    table = target_rows(kept, args.out_dir)
+    (args.out_dir / "summary.md").write_text(summary_markdown(table, host, seconds, invocation, args.mode))
+    summary = {"machine": host, "invocation": invocation, "benchmarks": kept, "targets": table}
+    (args.out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -102,6 +102,8 @@ def run_once(tree: Path, arguments: list[str], scratch: Path, cache: Path, timeo
                 "run_dir": path.parent.name,
                 "status": record.get("status"),
                 "target_acc": metrics.get("target/test/acc"),
+                "precision": (record.get("cost") or {}).get("precision"),
+                "seconds_to_first_step": (record.get("cost") or {}).get("seconds_to_first_step"),
             }
         )
     if run["returncode"] != 0 or not jobs:

@@ -171,7 +171,10 @@ def profile_trainer(cfg: Any, model: Any, datamodule: Any, initial: dict, warmup
     print(f"wrote profile {path}")
 
 
-def main() -> None:
+PLAIN, LIGHTNING = "plain PyTorch loop", "Lightning Trainer (train.py)"
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backbone", default="minilm")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the task's (16)")
@@ -189,6 +192,75 @@ def main() -> None:
     args = parser.parse_args()
     if args.warmup < 1 or args.steps < 1:
         parser.error("--warmup and --steps must be at least 1 (the clock starts when warm-up ends)")
+    return args
+
+
+def interleaved_runs(args: argparse.Namespace, cfg: Any, model: Any, datamodule: Any, initial: dict) -> dict:
+    """Both cases, alternating which goes first, after `--warmup-runs` unkept runs of each:
+    {"wall"|"cpu"|"fit": {case: [seconds per repeat]}, "shapes": {case: [batch shapes per repeat]}}."""
+    total = args.warmup + args.steps
+    clip = float(cfg.trainer.gradient_clip_val or float("inf"))
+    bf16 = str(cfg.trainer.precision).startswith("bf16")
+    kept: dict[str, dict[str, list]] = {
+        key: {PLAIN: [], LIGHTNING: []} for key in ("wall", "cpu", "fit", "shapes")
+    }
+    for repeat in range(-args.warmup_runs, args.repeats):  # negative: whole runs to warm up, not kept
+        cases = [PLAIN, LIGHTNING] if repeat % 2 == 0 else [LIGHTNING, PLAIN]
+        seed = repeat + args.warmup_runs
+        for case in cases:
+            model.load_state_dict(initial)
+            if case == PLAIN:
+                (seconds, cpu), sizes, fit = plain_run(
+                    model, datamodule, total, args.warmup, clip, seed=seed, bf16=bf16
+                )
+            else:
+                (seconds, cpu), sizes, fit = trainer_run(cfg, model, datamodule, args.warmup, seed=seed)
+            if repeat < 0:
+                continue
+            for key, value in (("wall", seconds), ("cpu", cpu), ("fit", fit), ("shapes", sizes)):
+                kept[key][case].append(value)
+            print(f"repeat {repeat + 1}/{args.repeats} {case}: {seconds:.2f} s, {cpu:.2f} CPU s")
+    if kept["shapes"][PLAIN] != kept["shapes"][LIGHTNING]:
+        raise RuntimeError(f"the two cases saw different batches: {kept['shapes']}")
+    return kept
+
+
+def write_result(args: argparse.Namespace, cfg: Any, kept: dict) -> dict:
+    """Medians, examples/s, the paired Trainer / plain-loop ratios (wall and CPU); print and return them."""
+    times, shapes = kept["wall"], kept["shapes"]
+    examples = [sum(size[0] for size in sizes[args.warmup :]) for sizes in shapes[PLAIN]]
+    rows = {case: summarize(values) for case, values in times.items()}
+    for case, stats in rows.items():
+        stats["examples_per_s"] = statistics.median(n / t for n, t in zip(examples, times[case], strict=True))
+        stats["fit_call_seconds_median"] = summarize(kept["fit"][case])["median"]
+        stats["cpu_seconds"] = summarize(kept["cpu"][case])
+    # paired per repeat (both cases of a repeat saw the same batches): Trainer speed / plain loop speed
+    ratio = statistics.median(p / t for p, t in zip(times[PLAIN], times[LIGHTNING], strict=True))
+    cpu_ratio = statistics.median(
+        p / t for p, t in zip(kept["cpu"][PLAIN], kept["cpu"][LIGHTNING], strict=True)
+    )
+    result = report(
+        f"fine_tune, {args.backbone}, Amazon books, batch {cfg.task.batch_size}, "
+        f"{cfg.task.max_length} tokens, {cfg.trainer.precision}, "
+        f"{args.steps} steps after {args.warmup} warm-up",
+        rows,
+        baseline=PLAIN,
+        summary=headline("Trainer / plain loop examples/s", ratio, "×", f"≥ {TARGET}", ratio >= TARGET),
+        out=None,
+    )
+    print(f"same ratio in CPU seconds (less sensitive to other jobs on the machine): {cpu_ratio:.3f}")
+    result["cpu_time_ratio"] = cpu_ratio
+    result["precision"] = str(cfg.trainer.precision)
+    result["batch_shapes"] = [list(s) for s in shapes[PLAIN][0]]
+    result["trainer_extra_seconds_per_step"] = (
+        rows[LIGHTNING]["median"] - rows[PLAIN]["median"]
+    ) / args.steps
+    result["settings"] = vars(args) | {"out": str(args.out), "profile": str(args.profile)}
+    return result
+
+
+def main() -> None:
+    args = parse_args()
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
 
     from nlp_transfer.assembly import build_data_and_model
@@ -198,64 +270,7 @@ def main() -> None:
         torch.manual_seed(0)
         datamodule, model = build_data_and_model(cfg)
         initial = copy.deepcopy(model.state_dict())
-        total = args.warmup + args.steps
-        clip = float(cfg.trainer.gradient_clip_val or float("inf"))
-        bf16 = str(cfg.trainer.precision).startswith("bf16")
-        times: dict[str, list[float]] = {"plain PyTorch loop": [], "Lightning Trainer (train.py)": []}
-        fit_times: dict[str, list[float]] = {name: [] for name in times}
-        cpu_times: dict[str, list[float]] = {name: [] for name in times}
-        shapes: dict[str, list] = {}
-        for repeat in range(-args.warmup_runs, args.repeats):  # negative: whole runs to warm up, not kept
-            cases = list(times) if repeat % 2 == 0 else list(reversed(times))
-            seed = repeat + args.warmup_runs
-            for case in cases:
-                model.load_state_dict(initial)
-                if case.startswith("plain"):
-                    (seconds, cpu), sizes, fit = plain_run(
-                        model, datamodule, total, args.warmup, clip, seed=seed, bf16=bf16
-                    )
-                else:
-                    (seconds, cpu), sizes, fit = trainer_run(cfg, model, datamodule, args.warmup, seed=seed)
-                if repeat < 0:
-                    continue
-                times[case].append(seconds)
-                fit_times[case].append(fit)
-                cpu_times[case].append(cpu)
-                shapes.setdefault(case, []).append(sizes)
-                print(f"repeat {repeat + 1}/{args.repeats} {case}: {seconds:.2f} s, {cpu:.2f} CPU s")
-        if shapes["plain PyTorch loop"] != shapes["Lightning Trainer (train.py)"]:
-            raise RuntimeError(f"the two cases saw different batches: {shapes}")
-        examples = [sum(size[0] for size in sizes[args.warmup :]) for sizes in shapes["plain PyTorch loop"]]
-        rows = {case: summarize(values) for case, values in times.items()}
-        for case, stats in rows.items():
-            stats["examples_per_s"] = statistics.median(
-                n / t for n, t in zip(examples, times[case], strict=True)
-            )
-            stats["fit_call_seconds_median"] = summarize(fit_times[case])["median"]
-            stats["cpu_seconds"] = summarize(cpu_times[case])
-        # paired per repeat (both cases of a repeat saw the same batches): Trainer speed / plain loop speed
-        plain, lightning = "plain PyTorch loop", "Lightning Trainer (train.py)"
-        ratio = statistics.median(p / t for p, t in zip(times[plain], times[lightning], strict=True))
-        cpu_ratio = statistics.median(
-            p / t for p, t in zip(cpu_times[plain], cpu_times[lightning], strict=True)
-        )
-        result = report(
-            f"fine_tune, {args.backbone}, Amazon books, batch {cfg.task.batch_size}, "
-            f"{cfg.task.max_length} tokens, {cfg.trainer.precision}, "
-            f"{args.steps} steps after {args.warmup} warm-up",
-            rows,
-            baseline="plain PyTorch loop",
-            summary=headline("Trainer / plain loop examples/s", ratio, "×", f"≥ {TARGET}", ratio >= TARGET),
-            out=None,
-        )
-        print(f"same ratio in CPU seconds (less sensitive to other jobs on the machine): {cpu_ratio:.3f}")
-        result["cpu_time_ratio"] = cpu_ratio
-        result["precision"] = str(cfg.trainer.precision)
-        result["batch_shapes"] = [list(s) for s in shapes["plain PyTorch loop"][0]]
-        result["trainer_extra_seconds_per_step"] = (
-            rows["Lightning Trainer (train.py)"]["median"] - rows["plain PyTorch loop"]["median"]
-        ) / args.steps
-        result["settings"] = vars(args) | {"out": str(args.out), "profile": str(args.profile)}
+        result = write_result(args, cfg, interleaved_runs(args, cfg, model, datamodule, initial))
         if args.profile is not None:
             profile_trainer(cfg, model, datamodule, initial, args.warmup, args.profile)
             result["profile"] = str(args.profile)

@@ -119,3 +119,30 @@ def test_the_end_to_end_benchmark_runs_both_trees_and_finds_the_same_tiny_accura
     # a tiny smoke run with the same seed: the framework's speed-ups must not change the numbers
     assert case["mean_target_acc"]["baseline"] == case["mean_target_acc"]["current"]
     assert case["accuracy_within_tolerance"] is True
+
+
+def test_render_rebuilds_the_table_from_the_json_already_there_without_running_anything(tmp_path) -> None:
+    precision = {
+        "cases": {
+            "train fp32": {"median": 3.0, "examples_per_s": 16.0},
+            "train bf16": {"median": 2.0, "examples_per_s": 24.0},
+            "inference fp32": {"median": 1.0, "examples_per_s": 48.0},
+            "inference bf16": {"median": 0.6, "examples_per_s": 80.0},
+            "eval file order": {"median": 10.0, "examples_per_s": 40.0},
+            "eval length-sorted": {"median": 5.0, "examples_per_s": 80.0},
+        },
+        "eval_agreement": {"identical": True},
+        "machine": {"date": "2026-12-24T10:00:00+00:00"},
+    }
+    (tmp_path / "precision.json").write_text(json.dumps(precision))
+    script("bench_all.py", "--render", "--out-dir", str(tmp_path), timeout=120)
+    lines = (tmp_path / "summary.md").read_text().splitlines()
+    row = next(line for line in lines if line.startswith("| bf16 vs fp32 inference"))
+    assert "80.0 vs 48.0 examples/s: 1.67× (2026-12-24) | **missed** |" in row  # 1.0 / 0.6 < 2
+    row = next(line for line in lines if line.startswith("| length-sorted"))
+    assert "2.00×; metrics identical (2026-12-24) | met |" in row
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "precision.json",
+        "summary.json",
+        "summary.md",
+    ]
