@@ -58,7 +58,7 @@ def test_source_only_run_reads_an_unlabeled_target_slice_for_selection(run_train
     assert "kitchen/train" in record["data"]["checksums"]  # read (without labels) only for the validators
 
 
-def test_ner_validators_are_defined_per_token_and_per_sentence(run_training) -> None:
+def test_ner_validators_are_defined_per_word_and_per_sentence(run_training) -> None:
     record = run_training("strategy=dann", "task=ner", EVERY_TWO_STEPS)
     check_selection(record["selection"], "target/test/f1")
     assert record["selection"]["skipped"] == {}

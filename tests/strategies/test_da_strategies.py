@@ -62,7 +62,9 @@ def test_each_da_strategy_trains_and_records_finite_metrics(strategy: str, task:
     assert on_disk["cost"]["train_steps"] == 4
 
 
-def model_only(strategy: str, tmp_path, *extra: str) -> DomainAdaptationModule:
+def model_only(
+    strategy: str, tmp_path, *extra: str, level: str = "sequence", labels: int = 2
+) -> DomainAdaptationModule:
     """The strategy on a tiny random encoder, without reading any data (for checks that need no batch)."""
     from hydra.utils import instantiate
 
@@ -72,7 +74,22 @@ def model_only(strategy: str, tmp_path, *extra: str) -> DomainAdaptationModule:
     cfg = compose_config([f"strategy={strategy}", *extra], tmp_path)
     encoder = random_bert(hidden_size=16, intermediate_size=32)
     node = constructor_config(cfg.strategy)  # without the yaml's uses_target_data declaration
-    return instantiate(node, encoder=encoder, label_names=["a", "b"], _convert_="all")
+    names = [f"c{i}" for i in range(labels)]
+    return instantiate(node, encoder=encoder, label_names=names, level=level, _convert_="all")
+
+
+def hand_ner_batch(labeled: bool, seed: int) -> dict[str, torch.Tensor]:
+    """[CLS] w0 w1a w1b w2 [SEP] pad pad | [CLS] w0a w0b w0c w1 w2 w3 [SEP]: 7 words in 14 real tokens,
+    the word starts from the tokenizer's alignment; labels (3 tags) on the word starts only, if `labeled`."""
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1]])
+    starts = torch.tensor([[0, 1, 1, 0, 1, 0, 0, 0], [0, 1, 0, 0, 1, 1, 1, 0]], dtype=torch.bool)
+    generator = torch.Generator().manual_seed(seed)
+    batch = {"input_ids": torch.randint(1, 1000, mask.shape, generator=generator), "attention_mask": mask}
+    batch["word_starts"] = starts
+    if labeled:
+        tags = torch.randint(0, 3, mask.shape, generator=generator)
+        batch["labels"] = torch.where(starts, tags, torch.full_like(tags, -100))
+    return batch
 
 
 @pytest.mark.parametrize("strategy", sorted(DA_STRATEGIES))
@@ -127,7 +144,7 @@ def test_token_rows_are_real_tokens_subsampled_to_the_maximum(tmp_path) -> None:
     assert len(model.domain_rows(features, logits, source)[0]) == real_tokens
 
 
-def test_cdan_on_ner_conditions_on_each_tokens_softmax(tmp_path) -> None:
+def test_cdan_on_ner_trains_its_discriminator_on_real_batches(tmp_path) -> None:
     datamodule, model = build("cdan", tmp_path, "task=ner")
     datamodule.setup()
     batch, _, _ = next(iter(datamodule.train_dataloader()))
@@ -139,25 +156,95 @@ def test_cdan_on_ner_conditions_on_each_tokens_softmax(tmp_path) -> None:
     assert model.conditional_adversarial.discriminator.net[0].weight.grad.abs().sum() > 0
 
 
+def test_cdan_on_ner_conditions_each_word_on_its_own_softmax_with_its_features(tmp_path) -> None:
+    """f ⊗ g of words only (each word's first sub-token), features and predictions of the same rows, both
+    domains. Changed from every real token: the old rows (14 per batch here) give another loss."""
+    model = model_only("cdan", tmp_path, level="token", labels=3).eval()  # eval: no dropout
+    source, target = hand_ner_batch(labeled=True, seed=1), hand_ner_batch(labeled=False, seed=2)
+    seen: list[DomainRows] = []
+    original = model.domain_loss
+    model.domain_loss = lambda rows: (seen.append(rows), original(rows))[1]
+    loss = model.training_step({"source": source, "target": target}, 0)
+    (rows,) = seen
+    with torch.no_grad():
+        s_features, t_features = model.features(source), model.features(target)
+        s_logits, t_logits = model.head(s_features), model.head(t_features)
+    s_words, t_words = source["word_starts"], target["word_starts"]
+    assert torch.allclose(rows.source_features, s_features[s_words]) and len(rows.target_features) == 7
+    assert torch.allclose(rows.target_features, t_features[t_words])
+    assert torch.allclose(rows.target_logits, t_logits[t_words])
+    adversarial = model.conditional_adversarial
+    with torch.no_grad():
+        by_hand, _ = adversarial(
+            s_features[s_words], t_features[t_words], s_logits[s_words], t_logits[t_words]
+        )
+        s_real, t_real = source["attention_mask"].bool(), target["attention_mask"].bool()
+        old_rows, _ = adversarial(s_features[s_real], t_features[t_real], s_logits[s_real], t_logits[t_real])
+    class_loss = model.supervised_loss(s_logits, source["labels"])
+    assert float(loss.detach()) == pytest.approx(
+        float(class_loss + model.domain_weight() * by_hand), rel=1e-5
+    )
+    assert float(by_hand) != pytest.approx(float(old_rows), rel=1e-4)  # the test tells the two row sets apart
+
+
 @pytest.mark.parametrize(
     ("strategy", "loss"),
     [("mcc", MinimumClassConfusionLoss(temperature=2.5)), ("bnm", BatchNuclearNormLoss())],
 )
-def test_prediction_losses_on_ner_read_every_real_target_tokens_logits_only(strategy, loss, tmp_path) -> None:
-    datamodule, model = build(strategy, tmp_path, "task=ner")
-    datamodule.setup()
-    batch, _, _ = next(iter(datamodule.train_dataloader()))
-    target = batch["target"]
+def test_prediction_losses_on_ner_read_the_target_words_logits_only(strategy, loss, tmp_path) -> None:
+    """MCC and BNM read the target's word rows (first sub-tokens: 7 of 14 real tokens, by hand), never
+    sub-word pieces, [CLS]/[SEP] or padding. Changed from every real token's logits."""
+    model = model_only(strategy, tmp_path, level="token", labels=3)
+    target = hand_ner_batch(labeled=False, seed=2)
     logits = model.head(model.features(target))
-    real = target["attention_mask"].bool()
+    words = [(0, 1), (0, 2), (0, 4), (1, 1), (1, 4), (1, 5), (1, 6)]
+    by_hand = logits[torch.tensor([w[0] for w in words]), torch.tensor([w[1] for w in words])]
     source_rows = torch.randn(3, 4)  # anything: these losses read no source row and no feature
     _, target_logits = model.domain_rows(torch.zeros(*logits.shape[:2], 4), logits, target)
-    assert target_logits.shape == (int(real.sum()), len(model.label_names))
-    rows = DomainRows(source_rows, source_rows, source_rows, target_logits, batch["source"], target)
+    assert torch.equal(target_logits, by_hand)
+    rows = DomainRows(source_rows, source_rows, source_rows, target_logits, target, target)
     domain_loss, _ = model.domain_loss(rows)
-    assert domain_loss.item() == pytest.approx(loss(logits[real]).item(), rel=1e-6)
+    assert domain_loss.item() == pytest.approx(loss(by_hand).item(), rel=1e-6)
+    every_real_token = loss(logits[target["attention_mask"].bool()]).item()
+    assert domain_loss.item() != pytest.approx(every_real_token, rel=1e-4)  # the old rows give another value
     domain_loss.backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.head.parameters())
+
+
+def test_prediction_objectives_read_words_and_feature_alignment_every_real_token() -> None:
+    word_rows = {name: module.word_rows for name, module in DA_STRATEGIES.items()} | {
+        "dann": DANNModule.word_rows
+    }
+    expected = {"cdan": True, "mcc": True, "bnm": True, "self_training": True}
+    assert word_rows == {**{"mmd": False, "coral": False, "dann": False}, **expected}
+
+
+@pytest.mark.parametrize("strategy", ["mcc", "bnm", "cdan"])
+def test_prediction_objectives_at_sequence_level_are_unchanged_by_word_rows(strategy: str, tmp_path) -> None:
+    """Sequence level, bit for bit: rows are the texts' pooled features and logits, the same with or
+    without `word_starts` in the batch and with the flag off (the rows every strategy used before)."""
+    model = model_only(strategy, tmp_path).eval()
+    source = {
+        "input_ids": torch.randint(1, 1000, (3, 6)),
+        "attention_mask": torch.ones(3, 6, dtype=torch.long),
+    }
+    source["labels"] = torch.tensor([0, 1, 1])
+    target = {
+        "input_ids": torch.randint(1, 1000, (3, 6)),
+        "attention_mask": torch.ones(3, 6, dtype=torch.long),
+    }
+    starts = torch.tensor([[0, 1, 0, 1, 1, 0]] * 3, dtype=torch.bool)
+    with torch.no_grad():
+        features = model.features(target)
+        logits = model.head(features)
+        rows = model.domain_rows(features, logits, {**target, "word_starts": starts})
+        assert torch.equal(rows[0], features) and torch.equal(rows[1], logits)
+        losses = []
+        for word_rows, extra in [(True, {}), (True, {"word_starts": starts}), (False, {})]:
+            model.word_rows = word_rows
+            batch = {"source": {**source, **extra}, "target": {**target, **extra}}
+            losses.append(model.training_step(batch, 0))
+    assert torch.equal(losses[0], losses[1]) and torch.equal(losses[0], losses[2])
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,8 @@ Adaptation", where it ranked among the best):
 The nuclear norm (sum of singular values) grows as rows get confident and as they spread over more
 classes, so unlike `entropy` it does not reward a model that puts every text in one class. Higher is
 better. Dividing by n keeps it in [0, 1] and leaves the ranking of validation points unchanged (the
-target slice is the same at every point). At token level (NER) each real token is a row.
+target slice is the same at every point). At token level (NER) each word (its first sub-token:
+`ModelOutputs` rows) is a row.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from nlp_transfer.strategies.outputs import ModelOutputs
 
 
 class BNMValidator(Validator):
-    """‖softmax predictions‖_* / rows on the target slice (rows: texts, or real tokens)."""
+    """‖softmax predictions‖_* / rows on the target slice (rows: texts, or words)."""
 
     name = "bnm"
     higher_is_better = True

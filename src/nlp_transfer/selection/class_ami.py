@@ -6,7 +6,8 @@ k-means with k = number of classes on the L2-normalised target features gives ea
 the score is the adjusted mutual information (Vinh et al. 2010) between cluster ids and predicted
 classes. A model whose decision boundaries follow the structure of its own target features scores high;
 AMI corrects for chance, so random agreement scores about 0 (it can be negative). Higher is better. At
-token level (NER) each real token is a row, at most `max_rows` of them (`selection.subsample`). k-means
+token level (NER) each word (its first sub-token: `ModelOutputs` rows) is a row, features and prediction
+alike, at most `max_rows` of them (`selection.subsample`). k-means
 and AMI are scikit-learn's (`KMeans` with k-means++ seeding and a fixed `random_state`, so a point's
 score is reproducible).
 """
@@ -34,7 +35,7 @@ class ClassAMIValidator(Validator):
     Args:
         n_init: k-means restarts (the best inertia is kept).
         seed: k-means random state.
-        max_rows: at most this many rows are clustered (`fixed_subset`: NER slices hold thousands of tokens).
+        max_rows: at most this many rows are clustered (`fixed_subset`: NER slices hold thousands of words).
     """
 
     name = "class_ami"

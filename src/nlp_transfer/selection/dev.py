@@ -8,7 +8,8 @@ unbiased but high-variance estimate of the target risk; since E[w] = 1, w is a c
     L_i = w_i · l_i,   η = −Cov(L, W) / Var(W),   R_DEV = mean(L) + η · mean(W) − η
 
 Lower is better. At token level (NER) a row is a sentence: its mean loss over labeled words and the
-mean of its tokens' features, so the domain classifier compares sentences of the two domains.
+mean of its words' features (each word's first sub-token: `ModelOutputs` rows, the same on source and
+target), so the domain classifier compares sentences of the two domains as the classifier reads them.
 """
 
 from __future__ import annotations

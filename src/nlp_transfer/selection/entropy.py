@@ -21,7 +21,7 @@ def entropy(probs: torch.Tensor) -> torch.Tensor:
 
 
 class EntropyValidator(Validator):
-    """Mean entropy of the target predictions: over texts, or over real tokens at token level."""
+    """Mean entropy of the target predictions: over texts, or over words at token level."""
 
     name = "entropy"
     higher_is_better = False

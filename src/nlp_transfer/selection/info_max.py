@@ -16,7 +16,7 @@ from nlp_transfer.strategies.outputs import ModelOutputs
 
 
 class InfoMaxValidator(Validator):
-    """Mean per-row entropy minus the entropy of the mean prediction (rows: texts, or real tokens)."""
+    """Mean per-row entropy minus the entropy of the mean prediction (rows: texts, or words)."""
 
     name = "info_max"
     higher_is_better = False

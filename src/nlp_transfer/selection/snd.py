@@ -8,8 +8,9 @@ soft neighbourhood is spread over many of them. On the (n, K) target softmax pre
     SND = mean_i H(N_i) = −mean_i Σ_j N_ij log N_ij
 
 Higher is better. Self-similarity is excluded exactly (the authors' code sets it to −1/τ instead, which
-leaves it a weight of about e^{−40}). At token level (NER) each real token is a row; as the n × n
-similarity matrix is quadratic, at most `max_rows` rows are used (`selection.subsample.fixed_subset`).
+leaves it a weight of about e^{−40}). At token level (NER) each word (its first sub-token: `ModelOutputs`
+rows) is a row; as the n × n similarity matrix is quadratic, at most `max_rows` rows are used
+(`selection.subsample.fixed_subset`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A fixed random subset of rows, for validators whose cost grows faster than linearly in the rows
 (SND's n × n similarity matrix, ClassAMI's k-means): at token level (NER) the target slice holds
-thousands of tokens. The subset depends only on the row count (seed 0), so every validation point of a
+thousands of words. The subset depends only on the row count (seed 0), so every validation point of a
 run scores the same rows.
 """
 

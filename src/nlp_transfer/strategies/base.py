@@ -54,7 +54,7 @@ class TransferModule(pl.LightningModule):
     #: whether the strategy trains on unlabeled target text (the DataModule is told by train.py)
     uses_target_data: ClassVar[bool] = False
     #: token level: whether domain-loss rows are words (each word's first sub-token, the rows the
-    #: supervised loss trains) rather than every real token; a loss on the classifier's labels sets it
+    #: supervised loss trains) rather than every real token; a loss on the classifier's predictions sets it
     word_rows: ClassVar[bool] = False
 
     def __init__(

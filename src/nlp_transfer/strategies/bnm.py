@@ -7,7 +7,9 @@ minimisation would happily collapse onto the majority class. Loss = CE(source) +
 L_BNM = −‖softmax(target logits)‖_* / B (`nlp_transfer.adaptation.bnm`). Only target predictions enter
 the loss: no target label, and no source row.
 
-At token level (NER) every real target token is one row of the matrix, with its own softmax over tags.
+At token level (NER) a row of the matrix is a target word (its first sub-token, `word_rows`), with its own
+softmax over tags: the classifier is trained and scored on those rows only, so its predictions on other
+sub-word pieces and special tokens mean nothing and would only weigh on the nuclear norm.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from nlp_transfer.strategies.domain_adaptation import DomainAdaptationModule, Do
 
 class BNMModule(DomainAdaptationModule):
     """Encoder + classifier, with −‖softmax(target logits)‖_* / B as the domain loss."""
+
+    word_rows = True  # token level: the loss reads predictions, made for words only
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

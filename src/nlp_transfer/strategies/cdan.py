@@ -8,7 +8,11 @@ classes placed differently are no longer indistinguishable. CDAN+E weights each 
 by 1 + e^{−H(g)}, trusting confident predictions more.
 
 Loss = CE(source) + w · BCE(domain), with the reversal coefficient λ_p = 2/(1+exp(−γp)) − 1.
-At token level (NER) every real token is one row: its features and its own softmax over tags.
+At token level (NER) a row is a word (its first sub-token, `word_rows`): its features and its own softmax
+over tags. The classifier is trained and scored on those rows only, so its predictions on other sub-word
+pieces and special tokens mean nothing to condition on; the features follow the same rows, because each row
+of f ⊗ g must pair a token's features with that token's prediction, and the discriminator must see the
+same kind of row from both domains.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ class CDANModule(DomainAdaptationModule):
         lambda_gamma: γ of the λ schedule (10, as in DANN).
         lambda_max: final value of λ.
     """
+
+    word_rows = True  # token level: f ⊗ g conditions on predictions, made for words only
 
     def __init__(
         self,

@@ -6,7 +6,8 @@ It is cheap (one d × d covariance per domain) and needs no discriminator; it al
 correlations, not means.
 
 At token level (NER) the covariances are taken over the real tokens' feature rows, each domain
-subsampled to at most `max_domain_rows`.
+subsampled to at most `max_domain_rows`. CORAL reads no prediction, so it keeps every real token rather
+than words only (`word_rows`): it aligns the encoder's representation of every token.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ discriminator (source vs target). Loss = CE(source) + w · BCE(domain), with the
 coefficient λ_p = 2/(1+exp(−γp)) − 1 rising over training progress p.
 
 On token-level tasks (NER) the discriminator sees every real token's features (padding masked
-out), so the encoder is pushed to make each token's representation domain-invariant.
+out), so the encoder is pushed to make each token's representation domain-invariant. It reads no
+prediction, so it keeps every real token rather than words only (`word_rows`): it aligns the encoder's
+representation of every token, sub-word pieces and special tokens included.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ al. 2018). Loss = CE(source labels) + w · L_d, with DANN's reversal schedule
 
 Pushing the encoder to confuse all k + 1 domains aligns every source with the target and with each other,
 rather than the pooled sources as one blob (what plain DANN on pooled data does). On NER every real
-token is a row, with its sentence's source index. With one source it is DANN with a 2-way softmax.
+token is a row, with its sentence's source index (feature alignment reads no prediction, so not words only,
+as in DANN). With one source it is DANN with a 2-way softmax.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ labels; a batch that does stops training (`TargetLabelLeakError`).
 
 Rows for the domain loss: one per text, or at token level (NER) one per real token, padding masked
 out (`TransferModule.domain_features`), or one per word (its first sub-token) for a strategy that sets
-`word_rows`, optionally subsampled to `max_domain_rows` per domain to bound the cost of pairwise losses
+`word_rows`: those whose loss reads the classifier's predictions (MCC, BNM, CDAN, self-training), which
+are trained and scored on words only; feature alignment (DANN, MMD, CORAL) keeps every real token. Rows are
+optionally subsampled to `max_domain_rows` per domain to bound the cost of pairwise losses
 such as MMD (O(n²) kernel).
 
 A step with fewer rows than the loss needs (`min_domain_rows`, e.g. a last batch of one text for CORAL)
@@ -40,7 +42,7 @@ MAX_SKIPPED_SHARE = 0.1
 @dataclass(frozen=True)
 class DomainRows:
     """What a domain loss sees of one step: matching feature and logit rows of each domain (one per text,
-    or per real token), and the batches they came from."""
+    or per real token, or per word with `word_rows`), and the batches they came from."""
 
     source_features: torch.Tensor
     target_features: torch.Tensor
@@ -113,7 +115,7 @@ class DomainAdaptationModule(TransferModule):
     def domain_rows(
         self, features: torch.Tensor, logits: torch.Tensor, batch: Batch
     ) -> tuple[torch.Tensor, ...]:
-        """Matching rows of features and logits (one per text or per real token), subsampled if too many;
+        """Matching rows of features and logits (one per text, real token or word), subsampled if too many;
         with a third, each row's source index, when the batch pools several sources (`source_index`)."""
         columns = [self.domain_features(features, batch), self.domain_features(logits, batch)]
         if "source_index" in batch:  # (batch,) → one per row: the source of the text each row belongs to

@@ -7,7 +7,9 @@ off-diagonal mass of the entropy-weighted, category-normalised class-correlation
 temperature-scaled target softmax (`nlp_transfer.adaptation.mcc`). Only target *predictions* enter the
 loss: no target label, and no source row.
 
-At token level (NER) every real target token is one row, with its own softmax over tags.
+At token level (NER) a row is a target word (its first sub-token, `word_rows`), with its own softmax over
+tags: the classifier is trained and scored on those rows only, so its predictions on other sub-word pieces
+and special tokens mean nothing and would only add noise to the class-correlation matrix.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class MCCModule(DomainAdaptationModule):
     Args (beyond `DomainAdaptationModule`):
         temperature: T of the rescaled target softmax (2.5 in the paper).
     """
+
+    word_rows = True  # token level: the loss reads predictions, made for words only
 
     def __init__(self, *args: Any, temperature: float = 2.5, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -5,7 +5,8 @@ between a source batch's and a target batch's features, a two-sample statistic t
 the two feature distributions coincide. Loss = CE(source) + w(p) · MK-MMD²(source, target).
 
 At token level (NER) the two samples are the real tokens' feature rows, each subsampled to at most
-`max_domain_rows` so the (n + m)² kernel matrix stays small.
+`max_domain_rows` so the (n + m)² kernel matrix stays small. MMD reads no prediction, so it keeps every
+real token rather than words only (`word_rows`): it aligns the encoder's representation of every token.
 """
 
 from __future__ import annotations

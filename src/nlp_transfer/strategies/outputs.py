@@ -4,8 +4,11 @@
 test predictions) and the label-free validators (nlp_transfer.selection) all read it, so masking,
 per-example losses and per-text pooling of token features exist once, here.
 
-A row is a text at sequence level and a real (non-padding) token at token level (NER); `example` says
-which text each row belongs to, and `mask` (one batch only) where each row sat in the padded batch.
+A row is a text at sequence level and a word at token level (NER): its first sub-token, the one row per
+word the classifier is trained on and the entity metric scores (`TaskLevel.row_mask(words=True)`, from
+the batch's `word_starts`; other sub-word pieces, special tokens and padding are never rows), so every
+validator reads predictions and features of words, as the task defines them. `example` says which text
+each row belongs to, and `mask` (one batch only) where each row sat in the padded batch.
 Only torch is imported here: the validators use this module without Lightning.
 """
 
@@ -32,7 +35,7 @@ class ModelOutputs:
 
     Attributes:
         logits: (rows, classes) float32 head outputs.
-        features: (rows, dim) what the head reads: pooled text features, or each real token's features.
+        features: (rows, dim) what the head reads: pooled text features, or each word's first sub-token's.
         example: (rows,) index of the text each row belongs to, in 0 .. num_examples-1.
         num_examples: texts in the batch (a text may have no row only at token level, never in practice).
         labels: (rows,) gold label ids, IGNORE_INDEX where a row has none; None for unlabeled text.
@@ -69,16 +72,26 @@ class ModelOutputs:
         batch: Mapping[str, torch.Tensor],
         level: str | TaskLevel,
     ) -> ModelOutputs:
-        """From the head's input and output on a batch, one row per the level's unit (a text, a real
-        token); the attention mask is kept when rows are not texts."""
+        """From the head's input and output on a batch, one row per the level's unit (a text, a word's
+        first sub-token); the row mask is kept when rows are not texts.
+
+        Raises:
+            ValueError: a token-level batch without `word_starts`, or with a label off a word start.
+        """
         from nlp_transfer.strategies.task_level import task_level
 
         level = task_level(level)
-        labels, attention = batch.get("labels"), batch["attention_mask"]
-        mask = None if level.one_row_per_text else attention.bool()
-        features, logits = level.rows(features, attention), level.rows(logits, attention)
-        labels = None if labels is None else level.rows(labels, attention)
-        example = level.row_examples(attention)
+        labels, rows = batch.get("labels"), level.row_mask(batch, words=True)
+        mask = None if level.one_row_per_text else rows.bool()
+        if mask is not None and labels is not None and bool(((labels != IGNORE_INDEX) & ~mask).any()):
+            raise ValueError(
+                "a label sits off a word start: only each word's first sub-token may carry one ("
+                "`word_starts` and `labels` disagree); build both from the tokenizer's word alignment "
+                "(nlp_transfer.data.token_classification)"
+            )
+        features, logits = level.rows(features, rows), level.rows(logits, rows)
+        labels = None if labels is None else level.rows(labels, rows)
+        example = level.row_examples(rows)
         logits = logits.float()
         loss = None
         if labels is not None:
@@ -164,7 +177,8 @@ class ModelOutputs:
         return torch.where(counts > 0, sums / counts.clamp_min(1), torch.nan)
 
     def example_features(self) -> torch.Tensor:
-        """(num_examples, dim) one vector per text: its features, or the mean of its real tokens'."""
+        """(num_examples, dim) one vector per text: its features, or the mean of its words' (first
+        sub-tokens')."""
         return self.example_mean(self.features)
 
     def example_losses(self) -> torch.Tensor:

@@ -11,6 +11,14 @@ is one `TaskLevel` subclass plus one entry in `LEVELS`. Two exist:
   carry labels (a batch says which in `word_starts`, labeled or not); metrics are entity-level P/R/F1
   (seqeval's conlleval mode); predictions keep each sentence's scored tags.
 
+The rule at token level: whatever reads the classifier's PREDICTIONS reads word rows (`words=True`), since
+the classifier is trained only there (other pieces carry the ignore index) and NER is scored per word, so
+its outputs on other sub-word pieces and special tokens are neither trained nor scored. That is every
+`ModelOutputs` row (validation, test, and all label-free validators: strategies/outputs.py) and the domain
+loss of a strategy with `word_rows` (MCC, BNM, CDAN, self-training). Feature alignment that reads no
+prediction (DANN, MMD, CORAL) keeps every real token: it aligns the encoder's representation of each.
+Sequence level has one row per text either way.
+
 Configs and files name a level by its string (`level: token` in a DataModule, in checkpoints, in
 prediction files); `task_level(name)` gives the object.
 """
