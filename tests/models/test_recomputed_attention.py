@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from nlp_transfer.models import recomputed_attention
 from nlp_transfer.models.backbone import random_bert
 from nlp_transfer.models.recomputed_attention import NAME, RecomputedAttention
 
@@ -69,8 +70,12 @@ def bert_step(recompute: bool, bf16: bool) -> tuple[torch.Tensor, list[torch.Ten
 
 
 @pytest.mark.parametrize("bf16", [False, True])
-def test_a_bert_training_step_is_unchanged(bf16) -> None:
-    loss, grads = bert_step(recompute=True, bf16=bf16)
+def test_a_bert_training_step_is_unchanged(bf16, monkeypatch) -> None:
+    monkeypatch.setattr(recomputed_attention, "MIN_SCORES", 0)  # recompute even this tiny batch's scores
+    saved: list[torch.Tensor] = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        loss, grads = bert_step(recompute=True, bf16=bf16)
+    assert any(t.dtype == torch.bool and t.shape == (4, 4, 12, 12) for t in saved)  # it ran
     expected_loss, expected_grads = bert_step(recompute=False, bf16=bf16)
     torch.testing.assert_close(loss, expected_loss, atol=1e-6, rtol=1e-5)
     assert len(grads) == len(expected_grads)
