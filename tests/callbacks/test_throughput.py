@@ -28,6 +28,8 @@ def test_throughput_is_logged_once_per_logging_interval_and_lands_in_results(run
     assert cost["train_examples"] == 6 * 8  # debug=smoke: batches of 8
     assert cost["train_examples_per_s"] > 0
     assert 0 < cost["seconds_to_first_step"]
+    # CPU time of a step: positive, and (one thread in tests) not above its wall time by more than noise
+    assert 0 < cost["train_step_cpu_seconds_median"] <= 4 * cost["train_step_seconds_median"] + 0.05
 
 
 def test_process_age_comes_from_the_kernel_and_advances_with_the_clock() -> None:

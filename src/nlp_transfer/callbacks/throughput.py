@@ -3,6 +3,11 @@
 Counts source (labeled) examples per second of training-step time (data loading included, validation
 excluded); adaptation strategies also process an equal number of target examples per step.
 
+Beside each step's wall time it records the CPU time the process spent on it (`time.process_time`, all
+its threads): on a CPU shared with other jobs the wall time of a step swings tenfold with their load
+(issue 14: 1.2 to 22 examples/s within one fine-tune of the CPU benchmark), its CPU time hardly moves,
+so `train_step_cpu_seconds_median` is the figure that compares strategies run at different times.
+
 It stays off the hot path: per step it only reads the clock and the batch size (no tensor work, no
 host sync). Throughput is logged once per `trainer.log_every_n_steps` steps, averaged over those steps,
 which is steadier than one step's figure and calls `self.log` a tenth as often. It also records how long
@@ -38,9 +43,11 @@ class ThroughputMonitor(pl.Callback):
     def __init__(self) -> None:
         self.examples = 0
         self.step_seconds: list[float] = []
+        self.step_cpu_seconds: list[float] = []
         self.seconds_to_first_step: float | None = None
         self._clock_origin: float | None = None  # None: count from the process start
         self._last_end: float | None = None
+        self._last_cpu: float | None = None
         self._window_examples = 0
         self._window_seconds = 0.0
         self._window_steps = 0
@@ -53,10 +60,13 @@ class ThroughputMonitor(pl.Callback):
         self._clock_origin = origin
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._last_end = time.perf_counter()  # a step's time starts when the previous one ended
+        self._restart_clocks()  # a step's time starts when the previous one ended
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._last_end = time.perf_counter()  # validation time is not training time
+        self._restart_clocks()  # validation time is not training time
+
+    def _restart_clocks(self) -> None:
+        self._last_end, self._last_cpu = time.perf_counter(), time.process_time()
 
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
@@ -71,9 +81,10 @@ class ThroughputMonitor(pl.Callback):
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        now = time.perf_counter()
+        now, cpu_now = time.perf_counter(), time.process_time()
         seconds = now - (self._last_end or now)
-        self._last_end = now
+        self.step_cpu_seconds.append(cpu_now - (self._last_cpu if self._last_cpu is not None else cpu_now))
+        self._last_end, self._last_cpu = now, cpu_now
         size = len(batch["source"]["input_ids"])
         self.examples += size
         self.step_seconds.append(seconds)
@@ -99,6 +110,9 @@ class ThroughputMonitor(pl.Callback):
         return {
             "train_examples": self.examples,
             "train_step_seconds_median": statistics.median(self.step_seconds) if self.step_seconds else None,
+            "train_step_cpu_seconds_median": (
+                statistics.median(self.step_cpu_seconds) if self.step_cpu_seconds else None
+            ),
             "train_examples_per_s": self.examples / total if total else None,
             "seconds_to_first_step": (
                 round(self.seconds_to_first_step, 2) if self.seconds_to_first_step is not None else None

