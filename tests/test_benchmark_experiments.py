@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import PROJECT_ROOT, compose_config
 from tests.test_run_identity import _train_py
 from tests.test_transfer_grid_sweeper import DOMAINS, plan, values
 
@@ -61,3 +63,28 @@ def test_learning_curves_run_on_development_pairs_the_benchmark_never_reports() 
     dev_pairs = {j["domain"].removeprefix("amazon_dev/") for j in jobs}
     assert dev_pairs == {"books-dvd", "electronics-kitchen"} and not dev_pairs & set(CPU_PAIRS)
     assert {j["strategy"] for j in jobs} == {"fine_tune", "dann", "gradual_unfreeze", "lora", "udalm"}
+
+
+BENCHMARK_RUNS = PROJECT_ROOT / "benchmarks/results/amazon_benchmark_cpu/runs"
+COMMITTED_RUNS = sorted(BENCHMARK_RUNS.glob("*/run_identity.json"))
+
+
+@pytest.mark.parametrize("identity_file", COMMITTED_RUNS, ids=lambda path: path.parent.name)
+def test_the_committed_benchmark_runs_match_the_config_a_rerun_composes(identity_file, tmp_path) -> None:
+    """A config change that alters a benchmark cell's identity would make `scripts/benchmark_cpu.sh` refuse
+    the committed runs and silently retrain hours of cells: keep the committed cells valid (or say so)."""
+    from nlp_transfer.run_identity import _without_excluded, differing_keys, fingerprint, run_identity
+
+    stored = json.loads(identity_file.read_text(encoding="utf-8"))["config"]
+    strategy = identity_file.parent.name.split("_minilm_")[0]
+    domain = stored["domain"]
+    overrides = [
+        "experiment=amazon_benchmark_cpu",
+        f"strategy={strategy}",
+        f"domain=amazon_cycle/{domain['source']}-{domain['target']}",
+        f"seed={stored['seed']}",
+        f"trainer.precision={stored['trainer']['precision']}",  # auto precision depends on the CPU
+    ]
+    identity = run_identity(compose_config(overrides, tmp_path / "run"))
+    old = _without_excluded(stored)
+    assert identity["fingerprint"] == fingerprint(old), differing_keys(old, identity["config"])

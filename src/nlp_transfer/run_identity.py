@@ -60,6 +60,9 @@ EXCLUDED_KEYS = (
     "task.cache_dir",
     "backbone.encoder.cache_dir",  # where a pieced backbone is unpacked (its weights are checksummed)
     "backbone.tokenizer.cache_dir",
+    # how attention keeps what backward needs, not what it computes: equal outputs and gradients
+    # (tests/models/test_recomputed_attention.py), so runs from before the option still match
+    "backbone.encoder.recompute_attention",
     "task.num_workers",  # batches come from the main process's sampler: same data, same order
     "selection.log_scores",
 )
