@@ -128,9 +128,12 @@ def unfrozen_at_each_step(model: GradualUnfreezeModule) -> list[int]:
 
 
 def test_gradual_unfreeze_per_epoch_and_discriminative_learning_rates(build) -> None:
-    # ULMFiT's cadence stays available: no fraction and no step count unfreeze one group per epoch
+    # ULMFiT's schedule stays available: no fraction and no step count unfreeze one group per epoch
     datamodule, model = build(
-        "gradual_unfreeze", "strategy.optimizer.lr=0.026", "strategy.unfreeze_fraction=null"
+        "gradual_unfreeze",
+        "strategy.optimizer.lr=0.026",
+        "strategy.unfreeze_fraction=null",
+        "strategy.lr_divisor=2.6",
     )
     seen = unfrozen_at_each_step(model)
     trainer = fit(model, datamodule, steps=-1, max_epochs=3, limit_train_batches=2)
