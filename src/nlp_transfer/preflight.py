@@ -87,6 +87,7 @@ STRATEGY_RULES: dict[str, Rule] = {
     **dict.fromkeys(["hidden_dim", "max_domain_rows", "max_map_dim", "randomized_dim"], COUNT),
     **dict.fromkeys(["num_layers", "r", "unfreeze_every_n_steps"], COUNT),
     "dapt_steps": Rule("int", minimum=0, example="0"),
+    "unfreeze_fraction": Rule("number", minimum=0, maximum=1, nullable=True, example="0.5"),
 }
 
 

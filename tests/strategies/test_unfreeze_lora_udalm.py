@@ -12,7 +12,7 @@ from torch import nn
 from nlp_transfer.assembly import build_data_and_model
 from nlp_transfer.models.masking import masking_vocabulary
 from nlp_transfer.strategies.domain_adaptation import TargetLabelLeakError
-from nlp_transfer.strategies.gradual_unfreeze import GradualUnfreezeModule
+from nlp_transfer.strategies.gradual_unfreeze import GradualUnfreezeModule, stage_length
 from nlp_transfer.strategies.lora import LoRAModule
 from nlp_transfer.strategies.udalm import UDALMModule
 from tests.conftest import TINY_FAST, compose_config
@@ -114,8 +114,8 @@ def test_gradual_unfreeze_every_step_trains_only_unfrozen_groups(build) -> None:
     assert model.unfrozen == 2
 
 
-def test_gradual_unfreeze_per_epoch_and_discriminative_learning_rates(build) -> None:
-    datamodule, model = build("gradual_unfreeze", "strategy.optimizer.lr=0.026")
+def unfrozen_at_each_step(model: GradualUnfreezeModule) -> list[int]:
+    """Filled during training with the number of trainable groups each training step saw."""
     seen: list[int] = []
     original = model.training_step
 
@@ -124,6 +124,18 @@ def test_gradual_unfreeze_per_epoch_and_discriminative_learning_rates(build) -> 
         return original(batch, batch_idx)
 
     model.training_step = spy
+    return seen
+
+
+def test_gradual_unfreeze_per_epoch_and_discriminative_learning_rates(build) -> None:
+    # ULMFiT's schedule stays available: no fraction and no step count unfreeze one group per epoch
+    datamodule, model = build(
+        "gradual_unfreeze",
+        "strategy.optimizer.lr=0.026",
+        "strategy.unfreeze_fraction=null",
+        "strategy.lr_divisor=2.6",
+    )
+    seen = unfrozen_at_each_step(model)
     trainer = fit(model, datamodule, steps=-1, max_epochs=3, limit_train_batches=2)
     assert seen == [1, 1, 2, 2, 3, 3]
     initial = {(g["name"], g["depth"]): g["initial_lr"] for g in trainer.optimizers[0].param_groups}
@@ -132,9 +144,50 @@ def test_gradual_unfreeze_per_epoch_and_discriminative_learning_rates(build) -> 
     assert {name for name, _ in initial} == {"head", "layer_1", "layer_0", "embeddings"}
 
 
-def test_gradual_unfreeze_rejects_a_bad_step_interval() -> None:
-    with pytest.raises(ValueError, match="unfreeze_every_n_steps"):
-        bare(GradualUnfreezeModule, unfreeze_every_n_steps=0)
+def test_gradual_unfreeze_default_trains_every_group_by_half_of_a_two_epoch_run(build) -> None:
+    # The benchmark's budget is 2 epochs; one group per epoch left 6 of MiniLM's 8 groups frozen for the
+    # whole run (books → kitchen: 0.556 target accuracy). The default unfreezes over the first half:
+    # 2 epochs × 6 batches = 12 steps, 4 groups → ⌊0.5 · 12⌋ // 3 = 2 steps per stage.
+    datamodule, model = build("gradual_unfreeze")
+    seen = unfrozen_at_each_step(model)
+    fit(model, datamodule, steps=-1, max_epochs=2, limit_train_batches=6)
+    assert seen == [1, 1, 2, 2, 3, 3, 4, 4, 4, 4, 4, 4]
+
+
+def test_a_step_interval_overrides_the_default_fraction(build) -> None:
+    datamodule, model = build("gradual_unfreeze", "strategy.unfreeze_every_n_steps=5")
+    seen = unfrozen_at_each_step(model)
+    fit(model, datamodule, steps=-1, max_epochs=2, limit_train_batches=6)
+    assert seen == [1] * 5 + [2] * 5 + [3] * 2
+
+
+@pytest.mark.parametrize(
+    ("total_steps", "num_groups", "fraction", "expected"),
+    [
+        (172, 8, 0.5, 12),  # MiniLM at the benchmark budget: ⌊86⌋ // 7; all trainable from step 84
+        (172, 8, 1.0, 24),  # ⌊172⌋ // 7
+        (12, 4, 0.5, 2),
+        (5, 8, 0.5, 1),  # fewer steps than unfreezes: one group per step
+        (100, 1, 0.5, 100),  # only a head: nothing to unfreeze
+    ],
+)
+def test_stage_length_splits_the_fraction_over_the_unfreezes(
+    total_steps, num_groups, fraction, expected
+) -> None:
+    assert stage_length(total_steps, num_groups, fraction) == expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"unfreeze_every_n_steps": 0}, "unfreeze_every_n_steps"),
+        ({"unfreeze_fraction": 0.0}, r"unfreeze_fraction must lie in \(0, 1\]"),
+        ({"unfreeze_fraction": 1.5}, r"unfreeze_fraction must lie in \(0, 1\]"),
+    ],
+)
+def test_gradual_unfreeze_rejects_a_bad_cadence(kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        bare(GradualUnfreezeModule, **kwargs)
 
 
 # ----------------------------------------------------------------------------- LoRA
