@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import sys
 
@@ -67,6 +68,20 @@ def test_few_shot_training_uses_fine_tune_pooled_as_the_main_strategy(strategy: 
     cfg = compose_config([f"strategy={strategy}", "target_finetune=few_shot"], tmp_path)
     phase = OmegaConf.to_container(cfg.target_finetune.strategy, resolve=True)
     assert phase == {**OmegaConf.to_container(fine_tune, resolve=True), "pooling": cfg.strategy.pooling}
+
+
+STRATEGY_YAMLS = sorted((CONFIG_DIR / "strategy").rglob("*.yaml"))
+# a cited paper or library ("Devlin et al. 2019", "Howard & Ruder 2018") or an honest "not tuned"/"chosen on"
+PROVENANCE = re.compile(r"(19|20)\d\d|not tuned|chosen on")
+
+
+@pytest.mark.parametrize("path", STRATEGY_YAMLS, ids=lambda p: p.relative_to(CONFIG_DIR).as_posix())
+def test_every_strategy_yaml_opens_with_a_comment_that_says_where_its_defaults_came_from(path) -> None:
+    # issue 15: each yaml says where its defaults came from (a paper, a library, or runs on development pairs)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines and lines[0].startswith("# ") and lines[0][2:].strip(), f"{path}: no header comment"
+    comments = " ".join(line.split("#", 1)[1] for line in lines if "#" in line)
+    assert PROVENANCE.search(comments), f"{path}: name the paper, library or tuning its defaults came from"
 
 
 def test_a_changed_checkpoint_metric_reaches_the_checkpoint_callback(tmp_path) -> None:

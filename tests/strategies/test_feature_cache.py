@@ -127,7 +127,7 @@ def test_changed_pooling_or_layers_recompute_and_the_same_settings_reuse(tmp_pat
     assert calls_to_prepare(tmp_path, "validate") == 1  # 64 validation texts, one encoding batch
     assert calls_to_prepare(tmp_path, "validate") == 0
     assert calls_to_prepare(tmp_path, "validate", "strategy.pooling=cls") == 1
-    assert calls_to_prepare(tmp_path, "validate", "strategy.layers=mean_last_k", "strategy.num_layers=2") == 1
+    assert calls_to_prepare(tmp_path, "validate", "strategy.layers=last") == 1
     assert calls_to_prepare(tmp_path, "validate", "strategy.pooling=cls") == 0
     assert calls_to_prepare(tmp_path, "validate", "+backbone.encoder.seed=1") == 1  # other weights
     assert len(feature_files(tmp_path / "cache")) == 4
