@@ -46,6 +46,15 @@ def dataloaders_in(loaders: Any) -> Iterator[Any]:
         yield loaders
 
 
+def example_rows(out: torch.Tensor, attention_mask: torch.Tensor) -> list[torch.Tensor]:
+    """One batch's encoder output split per example, as a table stores it: (1, hidden) per text from
+    (batch, hidden), or each text's real tokens' (tokens, hidden) rows from (batch, seq, hidden)."""
+    if out.dim() == 3:
+        mask = attention_mask.bool()
+        return [out[r][mask[r]] for r in range(len(out))]
+    return [out[r : r + 1] for r in range(len(out))]
+
+
 class FrozenFeatures:
     """The features of one frozen encoder over every dataset it was prepared for (one per module).
 
@@ -118,11 +127,8 @@ class FrozenFeatures:
             features = encode(batch)
         mask = batch["attention_mask"].detach().cpu().bool()
         ids, rows = batch["input_ids"].detach().cpu(), features.detach().cpu()
-        token_level = rows.dim() == 3
-        per_example = [rows[r][mask[r]] if token_level else rows[r : r + 1] for r in range(len(mask))]
-        self.store.add(
-            FeatureTable.from_examples(per_example, token_level), [ids[r][mask[r]] for r in range(len(mask))]
-        )
+        table = FeatureTable.from_examples(example_rows(rows, mask), token_level=rows.dim() == 3)
+        self.store.add(table, [ids[r][mask[r]] for r in range(len(mask))])
         return features
 
     def _dataset_sequences(self, dataset: Any) -> tuple[list[Any], str]:
@@ -152,8 +158,7 @@ class FrozenFeatures:
             with torch.inference_mode(), autocast():
                 out = encode(batch)
             token_level = out.dim() == 3
-            mask = batch["attention_mask"].bool()
-            for row, index in enumerate(chunk):
-                per_example[index] = out[row][mask[row]] if token_level else out[row : row + 1]
+            for index, rows in zip(chunk, example_rows(out, batch["attention_mask"]), strict=True):
+                per_example[index] = rows
         self.encoded_examples += len(missing)
         return FeatureTable.from_examples(per_example, bool(token_level))  # type: ignore[arg-type]
