@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import functools
 import math
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,16 +33,10 @@ from bench_precision_eval import (
     tokenizer_from_package,
 )
 
-from nlp_transfer.benchmarking import RESULTS_DIR, headline, summarize, write_json
+from nlp_transfer.benchmarking import RESULTS_DIR, headline, summarize, timed, write_json
 from nlp_transfer.precision import resolve_precision
 
 DEFAULT_RUN_STEPS = 2 * 86  # the default fine-tune: 2 epochs of 86 steps of batch 16
-
-
-def timed(fn: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def eager_vs_compiled(

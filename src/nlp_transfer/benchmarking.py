@@ -29,10 +29,11 @@ def measure(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> dict[st
     """Seconds per call of `fn`: median, min and max over `repeats` calls after `warmup` calls."""
     for _ in range(warmup):
         fn()
-    return summarize([_timed(fn) for _ in range(repeats)])
+    return summarize([timed(fn) for _ in range(repeats)])
 
 
-def _timed(fn: Callable[[], Any]) -> float:
+def timed(fn: Callable[[], Any]) -> float:
+    """Wall seconds of one call of `fn`."""
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
