@@ -65,6 +65,14 @@ def test_learning_curves_run_on_development_pairs_the_benchmark_never_reports() 
     assert {j["strategy"] for j in jobs} == {"fine_tune", "dann", "gradual_unfreeze", "lora", "udalm"}
 
 
+def test_learning_curves_score_only_source_validation_the_curves_read() -> None:
+    """The curves need source_val and the oracle's target score per point; 16 points per run would
+    otherwise encode the 512-text target slice for validators nobody reads here."""
+    cfg = compose_config(["experiment=learning_curves"])
+    targets = [validator["_target_"].rsplit(".", 1)[-1] for validator in cfg.selection.validators]
+    assert targets == ["SourceValValidator"] and cfg.selection.get("oracle", True)
+
+
 BENCHMARK_RUNS = PROJECT_ROOT / "benchmarks/results/amazon_benchmark_cpu/runs"
 COMMITTED_RUNS = sorted(BENCHMARK_RUNS.glob("*/run_identity.json"))
 
