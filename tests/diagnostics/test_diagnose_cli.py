@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import kendalltau
 
 from nlp_transfer.cli import main
-from nlp_transfer.diagnostics.against import correlate
+from nlp_transfer.diagnostics.against import SOURCES, correlate
 from nlp_transfer.diagnostics.encoding import subsample
 from nlp_transfer.diagnostics.table import ORIENTATION, read_table_csv
 
@@ -115,6 +115,20 @@ def test_correlate_orients_distances_and_leaves_constant_scores_undefined() -> N
     )  # lower PAD, better
     assert by[("leep", "t")]["tau"] == pytest.approx(1 / 3)  # pairs: (x,y) +, (x,bx) +, (y,bx) −
     assert np.isnan(by[("logme", "t")]["tau"])  # constant score: no ranking
+
+
+def test_sources_column_ranks_the_sources_within_each_backbone_apart_from_the_backbones() -> None:
+    """A distance that grows with backbone quality ranks the pooled cells badly (τ = (6 − 9)/15 with 6
+    concordant pairs within backbones and 9 discordant across) yet picks each backbone's sources right."""
+    table = [("strong", "x", 1.80, 0.90), ("strong", "y", 1.90, 0.85), ("strong", "z", 1.95, 0.80),
+             ("weak", "x", 0.50, 0.60), ("weak", "y", 0.60, 0.55), ("weak", "z", 0.70, 0.50)]  # fmt: skip
+    rows = [{"backbone": b, "source": s, "target": "t", **dict.fromkeys(ORIENTATION, 0.0), "pad": pad}
+            for b, s, pad, _ in table]  # fmt: skip
+    measured = {(b, s, "t"): acc for b, s, _, acc in table}
+    by = {(r["score"], r["target"]): r for r in correlate(rows, measured)}
+    assert by[("pad", "t")]["tau"] == pytest.approx(-0.2)
+    assert by[("pad", SOURCES)]["tau"] == pytest.approx(1.0) and by[("pad", SOURCES)]["cells"] == 6
+    assert np.isnan(by[("logme", SOURCES)]["tau"]) and by[("logme", SOURCES)]["cells"] == 0
 
 
 def test_subsampling_is_fixed_by_the_seed_and_capped() -> None:

@@ -6,7 +6,11 @@ score is oriented so that higher predicts better transfer (distances are negated
 
 * per target: τ over the (backbone, source) cells into that target, the question a user asks ("which
   backbone and source for my target?");
-* overall: τ over all cells pooled (it also rewards a score that tracks how hard each target is).
+* overall: τ over all cells pooled (it also rewards a score that tracks how hard each target is);
+* sources (`SOURCES`): τ over the sources of one backbone into one target, averaged over the (backbone,
+  target) groups where it is defined — the choice left once the backbone is fixed. A score that ranks
+  backbones well (a stronger encoder separates domains more, so distances grow with quality) can still
+  rank the sources of one backbone badly; only this column tells.
 
 τ is Kendall's tau-b (ties allowed: LogME and H-score are equal for all sources of one backbone and
 target, so they can only order backbones). Runs are read with the results collection (results/collect.py).
@@ -20,6 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from nlp_transfer.diagnostics.table import ORIENTATION
+
+#: the `target` label of the rows that average τ over the sources within each (backbone, target) group
+SOURCES = "sources"
 
 
 def measured_scores(sweep_dir: Path, strategy: str) -> dict[tuple[str, str, str], float]:
@@ -61,7 +68,20 @@ def correlate(rows: list[dict], measured: dict[tuple[str, str, str], float]) -> 
             predicted, truth = zip(*chosen, strict=True)
             results.append({"score": score, "target": target, "tau": kendall(list(predicted), list(truth)),
                             "cells": len(chosen)})  # fmt: skip
+        results.append(source_choice(cells, score, sign))
     return results
+
+
+def source_choice(cells: list[tuple[dict, float]], score: str, sign: float) -> dict:
+    """Mean τ over the (backbone, target) groups of the sources' ranking; `cells` counts the cells of the
+    groups where τ is defined (NaN when none is: fewer than 3 sources, or a score constant over them)."""
+    groups: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    for row, value in cells:
+        groups[(row["backbone"], row["target"])].append((sign * row[score], value))
+    taus = [(kendall([p for p, _ in pairs], [v for _, v in pairs]), len(pairs)) for pairs in groups.values()]
+    defined = [(tau, size) for tau, size in taus if not np.isnan(tau)]
+    mean = float(np.mean([tau for tau, _ in defined])) if defined else float("nan")
+    return {"score": score, "target": SOURCES, "tau": mean, "cells": sum(size for _, size in defined)}
 
 
 def against_markdown(results: list[dict], strategy: str) -> str:
@@ -71,6 +91,10 @@ def against_markdown(results: list[dict], strategy: str) -> str:
     scores = sorted(ORIENTATION, key=lambda s: -np.nan_to_num(by[(s, "all")]["tau"], nan=-2.0))
     lines = [
         f"## Kendall τ: each score's ranking vs measured {strategy} target accuracy",
+        "",
+        f"Per target: over every (backbone, source) into it; `all`: every cell pooled; `{SOURCES}`: over the "
+        "sources of one backbone into one target, averaged over those groups (the choice of a source once "
+        "the backbone is fixed). n: cells.",
         "",
         "| score | " + " | ".join(targets) + " |",
         "|---|" + "---|" * len(targets),
