@@ -65,6 +65,18 @@ def test_learning_curves_run_on_development_pairs_the_benchmark_never_reports() 
     assert {j["strategy"] for j in jobs} == {"fine_tune", "dann", "gradual_unfreeze", "lora", "udalm"}
 
 
+def test_validator_variety_spreads_each_adaptation_weight_over_the_benchmark_pairs() -> None:
+    jobs = [values(job) for job in plan("experiment=validator_variety")]
+    assert len(jobs) == 3 * 2 * 4
+    assert {(j["strategy"], j["strategy.domain_loss_weight"]) for j in jobs} == {
+        (s, w) for s in ("dann", "mcc", "bnm") for w in ("0.1", "10.0")
+    }
+    assert {j["domain"].removeprefix("amazon_cycle/") for j in jobs} == set(CPU_PAIRS)
+    cfg = compose_config(["experiment=validator_variety", "strategy=mcc", "strategy.domain_loss_weight=10.0"])
+    assert cfg.trainer.val_check_interval == 0.5 and cfg.task.max_length == 128  # the benchmark's cells
+    assert "_w10.0_seed" in cfg.hydra.sweep.subdir  # one folder per weight: nothing overwritten
+
+
 def test_learning_curves_score_only_source_validation_the_curves_read() -> None:
     """The curves need source_val and the oracle's target score per point; 16 points per run would
     otherwise encode the 512-text target slice for validators nobody reads here."""

@@ -72,7 +72,7 @@ def test_regret_picks_the_best_score_earliest_of_ties_and_never_an_undefined_one
 TARGETS = {"lr_a": [0.60, 0.70, 0.80, 0.75], "lr_b": [0.50, 0.65, 0.90, 0.85]}
 
 
-def write_run(folder: Path, name: str, targets: list[float]) -> None:
+def write_run(folder: Path, name: str, targets: list[float], fingerprint: str | None = None) -> None:
     """A results.json whose validation points hold a perfect validator, a reversed one and a `min` one."""
     points = [
         {
@@ -98,6 +98,8 @@ def write_run(folder: Path, name: str, targets: list[float]) -> None:
             "directions": {"perfect": "max", "reversed": "max", "loss_like": "min"},
         },
     }  # fmt: skip
+    if fingerprint is not None:
+        record["fingerprint"] = fingerprint
     (folder / name).mkdir(parents=True)
     (folder / name / "results.json").write_text(json.dumps(record))
 
@@ -135,6 +137,21 @@ def test_the_report_on_a_constructed_sweep_gives_the_hand_computed_numbers(tmp_p
     table = (sweep / MARKDOWN_NAME).read_text()
     assert "| perfect | max | +1.000 |" in table and "| reversed | max | -1.000 |" in table
     assert table.index("| perfect |") < table.index("| reversed |")  # sorted by ρ_w
+
+
+def test_two_sweeps_are_pooled_and_a_run_met_in_both_counts_once(tmp_path: Path) -> None:
+    """The benchmark's committed runs pooled with a variety sweep that restored some of them."""
+    (first, second), (a, b) = (tmp_path / "benchmark", tmp_path / "variety"), list(TARGETS.values())[:2]
+    write_run(first, "shared", a, fingerprint="f1")
+    write_run(second, "shared", a, fingerprint="f1")  # the same run, copied
+    write_run(second, "other", b, fingerprint="f2")
+    written, skipped = build_validator_report([first, second], out_dir=tmp_path / "pooled")
+    assert [(path.parent.name, why) for path, why in skipped] == [
+        ("variety", f"the same run as {first / 'shared'}")
+    ]
+    with written["csv"][0].open() as handle:
+        pair = next(r for r in csv.DictReader(handle) if r["scope"] == "pair" and r["validator"] == "perfect")
+    assert int(pair["points"]) == len(a) + len(b)
 
 
 def test_the_command_without_any_points_exits_2_naming_the_fix(tmp_path: Path, capsys) -> None:

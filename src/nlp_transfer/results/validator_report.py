@@ -93,16 +93,24 @@ def run_points(path: Path, raw: dict[str, Any]) -> RunPoints | str:
     )  # fmt: skip
 
 
-def load_runs(root: Path) -> tuple[list[RunPoints], list[tuple[Path, str]]]:
-    """Every run below `root` with validation points, and (folder, why) for those without."""
+def load_runs(*roots: Path) -> tuple[list[RunPoints], list[tuple[Path, str]]]:
+    """Every run below the `roots` with validation points, and (folder, why) for those without. A run met
+    twice (the same fingerprint, e.g. a benchmark's committed copy beside its sweep folder) counts once."""
     runs: list[RunPoints] = []
     skipped: list[tuple[Path, str]] = []
-    for run_file in iter_run_files(root):
+    seen: dict[str, Path] = {}
+    for run_file in (found for root in roots for found in iter_run_files(root)):
+        fingerprint = (run_file.record or {}).get("fingerprint")
+        if isinstance(fingerprint, str) and fingerprint in seen:
+            skipped.append((run_file.run_dir, f"the same run as {seen[fingerprint]}"))
+            continue
         found = run_points(run_file.path, run_file.record) if run_file.record else str(run_file.problem)
         if isinstance(found, str):
             skipped.append((run_file.run_dir, found))
-        else:
-            runs.append(found)
+            continue
+        runs.append(found)
+        if isinstance(fingerprint, str):
+            seen[fingerprint] = run_file.run_dir
     return runs, skipped
 
 
@@ -235,16 +243,21 @@ def figure(rows: list[dict[str, Any]], task: str, out_dir: Path) -> Path:
 
 
 def build_validator_report(
-    sweep_dir: Path, out_dir: Path | None = None, power: float = DEFAULT_POWER, plots: bool = True
+    sweep_dir: Path | list[Path],
+    out_dir: Path | None = None,
+    power: float = DEFAULT_POWER,
+    plots: bool = True,
 ) -> tuple[dict[str, list[Path]], list[tuple[Path, str]]]:
-    """Write validators.csv, validators.md and the figures; returns the files per kind and skipped runs."""
-    runs, skipped = load_runs(sweep_dir)
+    """Write validators.csv, validators.md and the figures; returns the files per kind and skipped runs.
+    Several sweep folders are pooled (written into the first unless `out_dir` is given)."""
+    roots = sweep_dir if isinstance(sweep_dir, list) else [sweep_dir]
+    runs, skipped = load_runs(*roots)
     if not runs:
         raise FileNotFoundError(
-            f"No run under {sweep_dir} recorded validation points (selection.points in results.json); train "
-            "with selection=default (the default) to record them."
+            f"No run under {', '.join(map(str, roots))} recorded validation points (selection.points in "
+            "results.json); train with selection=default (the default) to record them."
         )
-    out_dir = out_dir or sweep_dir
+    out_dir = out_dir or roots[0]
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = meta_rows(runs, power)
     written = {

@@ -1,4 +1,4 @@
-"""`nlp-transfer validators <sweep dir>`: how well each label-free validator tracks target accuracy.
+"""`nlp-transfer validators <sweep dir> […]`: how well each label-free validator tracks target accuracy.
 
 Over every validation point of every run: each validator's weighted Spearman correlation with the
 target metric (Musgrave et al. 2022) and its selection regret (results/validator_meta.py).
@@ -14,8 +14,10 @@ HELP = "each label-free validator vs target accuracy: weighted Spearman and regr
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sweep_dir", type=Path, help="a sweep whose runs recorded selection.points")
-    parser.add_argument("--out", type=Path, default=None, help="where to write (default: the sweep folder)")
+    parser.add_argument(
+        "sweep_dir", type=Path, nargs="+", help="sweeps whose runs recorded selection.points (pooled)"
+    )
+    parser.add_argument("--out", type=Path, default=None, help="where to write (default: the first sweep)")
     parser.add_argument("--power", type=float, default=2.0, help="exponent of the top-emphasis weights")
     parser.add_argument("--no-plots", action="store_true", help="tables only")
 
