@@ -50,9 +50,12 @@ def word_start_flags(word_ids: Sequence[int | None]) -> list[int]:
     return flags
 
 
-def align_labels(word_ids: Sequence[int | None], word_labels: Sequence[int]) -> list[int]:
-    """Word labels → sub-token labels: the first sub-token of each word, IGNORE_INDEX elsewhere."""
-    starts = word_start_flags(word_ids)
+def align_labels(
+    word_ids: Sequence[int | None], word_labels: Sequence[int], starts: Sequence[int] | None = None
+) -> list[int]:
+    """Word labels → sub-token labels: the first sub-token of each word, IGNORE_INDEX elsewhere
+    (`starts`: the row's `word_start_flags`, when the caller has them already)."""
+    starts = word_start_flags(word_ids) if starts is None else starts
     return [word_labels[w] if start else IGNORE_INDEX for w, start in zip(word_ids, starts, strict=True)]
 
 
@@ -79,7 +82,7 @@ def tokenize_words(
             kept = {w for w in word_ids if w is not None}
             cut_words += len(chunk[row]) - len(kept)
             if tags is not None:
-                labels.append(align_labels(word_ids, tags[start + row]))
+                labels.append(align_labels(word_ids, tags[start + row], starts[-1]))
     tokens = TokenizedTexts.from_lists(ids)
     arrays = {"ids": tokens.ids, "offsets": tokens.offsets, "cut_words": np.array(cut_words)}
     arrays["word_starts"] = TokenizedTexts.from_lists(starts).ids.astype(np.int8)
