@@ -8,9 +8,9 @@ score is oriented so that higher predicts better transfer (distances are negated
   backbone and source for my target?");
 * overall: τ over all cells pooled (it also rewards a score that tracks how hard each target is);
 * sources (`SOURCES`): τ over the sources of one backbone into one target, averaged over the (backbone,
-  target) groups where it is defined — the choice left once the backbone is fixed. A score that ranks
-  backbones well (a stronger encoder separates domains more, so distances grow with quality) can still
-  rank the sources of one backbone badly; only this column tells.
+  target) groups where it is defined — the choice left once the backbone is fixed. A score can order
+  backbones and sources differently: a stronger encoder separates domains more, so distances grow with
+  quality and order backbones backwards, yet may order one backbone's sources right; only this column tells.
 
 τ is Kendall's tau-b (ties allowed: LogME and H-score are equal for all sources of one backbone and
 target, so they can only order backbones). Runs are read with the results collection (results/collect.py).
