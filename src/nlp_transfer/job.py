@@ -20,12 +20,17 @@ from nlp_transfer.results.record import RunRecord, write_results
 _jobs_started_in_this_process = 0
 
 
+_PROC_SELF = Path("/proc/self")
+
+
 @dataclass(frozen=True)
 class Job:
-    """When this job started (`time.perf_counter()`) and whether an earlier job ran in this process."""
+    """When this job started (`time.perf_counter()`), whether an earlier job ran in this process, and whether
+    the process's peak-RSS mark was reset at its start (so the peak read at its end is this job's own)."""
 
     started: float
     first_in_process: bool
+    peak_rss_reset: bool = False
 
 
 def start_job() -> Job:
@@ -33,7 +38,40 @@ def start_job() -> Job:
     global _jobs_started_in_this_process
     first = _jobs_started_in_this_process == 0
     _jobs_started_in_this_process += 1
-    return Job(started=time.perf_counter(), first_in_process=first)
+    return Job(started=time.perf_counter(), first_in_process=first, peak_rss_reset=_reset_peak_rss())
+
+
+def _reset_peak_rss() -> bool:
+    """Lower the process's RSS high-water mark to its current RSS (Linux ≥ 4.0: `echo 5 > clear_refs`,
+    proc(5)), so a multirun's later job does not inherit an earlier job's peak. False where impossible."""
+    try:
+        (_PROC_SELF / "clear_refs").write_text("5")
+    except OSError:
+        return False
+    return _high_water_mib() is not None
+
+
+def _high_water_mib() -> float | None:
+    """`VmHWM` of /proc/self/status in MiB (the mark `_reset_peak_rss` lowers), None off Linux."""
+    try:
+        status = (_PROC_SELF / "status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    return None
+
+
+def job_peak_rss_mib(job: Job) -> float | None:
+    """This job's peak resident memory in MiB: the high-water mark since its start where it could be reset;
+    else the process's lifetime peak (`ru_maxrss`), which is this job's only for the first job in the process.
+    None for a later job whose peak cannot be told apart from an earlier job's (never a borrowed number)."""
+    if job.peak_rss_reset and (mark := _high_water_mib()) is not None:
+        return round(mark, 1)
+    if job.first_in_process:
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # kB on Linux
+    return None
 
 
 @contextmanager
@@ -53,7 +91,7 @@ def recorded_outcome(
         raise
     finally:
         record.cost.wall_seconds = round(time.perf_counter() - job.started, 2)
-        record.cost.peak_rss_mib = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        record.cost.peak_rss_mib = job_peak_rss_mib(job)
         _write_and_close(record, output_dir, exit_code)
 
 
