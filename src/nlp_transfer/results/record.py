@@ -104,7 +104,7 @@ class Cost(_Section):
     train_steps: int | None = None
     trainable_parameters: int | None = None
     wall_seconds: float | None = None
-    #: this job's own peak resident memory (job.py: reset per job on Linux; None where it cannot be told apart)
+    #: this job's own peak resident memory (job.py: reset per job on Linux; None where not told apart)
     peak_rss_mib: float | None = None
     #: the precision the trainer ran in (`bf16-mixed` where the hardware has native bf16; precision.py)
     precision: str | None = None
