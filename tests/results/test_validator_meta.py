@@ -72,7 +72,9 @@ def test_regret_picks_the_best_score_earliest_of_ties_and_never_an_undefined_one
 TARGETS = {"lr_a": [0.60, 0.70, 0.80, 0.75], "lr_b": [0.50, 0.65, 0.90, 0.85]}
 
 
-def write_run(folder: Path, name: str, targets: list[float], fingerprint: str | None = None) -> None:
+def write_run(
+    folder: Path, name: str, targets: list[float], fingerprint: str | None = None, wall: float | None = None
+) -> None:
     """A results.json whose validation points hold a perfect validator, a reversed one and a `min` one."""
     points = [
         {
@@ -100,14 +102,16 @@ def write_run(folder: Path, name: str, targets: list[float], fingerprint: str | 
     }  # fmt: skip
     if fingerprint is not None:
         record["fingerprint"] = fingerprint
+    if wall is not None:
+        record["cost"] = {"wall_seconds": wall}
     (folder / name).mkdir(parents=True)
     (folder / name / "results.json").write_text(json.dumps(record))
 
 
 def test_the_report_on_a_constructed_sweep_gives_the_hand_computed_numbers(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
-    for name, targets in TARGETS.items():
-        write_run(sweep, name, targets)
+    for (name, targets), wall in zip(TARGETS.items(), (3000.0, 4260.0), strict=True):
+        write_run(sweep, name, targets, wall=wall)
     (sweep / "no_points").mkdir()
     (sweep / "no_points" / "results.json").write_text(json.dumps({"status": "running"}))
     written, skipped = build_validator_report(sweep)
@@ -137,6 +141,7 @@ def test_the_report_on_a_constructed_sweep_gives_the_hand_computed_numbers(tmp_p
     table = (sweep / MARKDOWN_NAME).read_text()
     assert "| perfect | max | +1.000 |" in table and "| reversed | max | -1.000 |" in table
     assert table.index("| perfect |") < table.index("| reversed |")  # sorted by ρ_w
+    assert "Training time: 2 h 01 min, the sum of `cost.wall_seconds` over 2 of 2 runs" in table  # 7260 s
 
 
 def test_two_sweeps_are_pooled_and_a_run_met_in_both_counts_once(tmp_path: Path) -> None:

@@ -57,6 +57,8 @@ class RunPoints:
     targets: np.ndarray
     scores: dict[str, np.ndarray]
     directions: dict[str, str]
+    #: what training the run cost (`cost.wall_seconds`), for the sweep's size in the report; None: unrecorded
+    wall_seconds: float | None = None
 
     @property
     def pair(self) -> tuple[str, str, str, str]:
@@ -89,7 +91,7 @@ def run_points(path: Path, raw: dict[str, Any]) -> RunPoints | str:
     config = record.config
     return RunPoints(
         path.parent, config.task, config.backbone, config.strategy, config.source, config.target, metric,
-        np.array([float(p[metric]) for p in points]), scores, dict(directions),
+        np.array([float(p[metric]) for p in points]), scores, dict(directions), record.cost.wall_seconds,
     )  # fmt: skip
 
 
@@ -179,8 +181,23 @@ def _num(value: float, signed: bool = False) -> str:
     return "—" if not math.isfinite(value) else (f"{value:+.3f}" if signed else f"{value:.4f}")
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
-    """One table per task, validators by descending pair-level ρ_w."""
+def sweep_cost(runs: list[RunPoints], task: str) -> str:
+    """The size of the sweep in time for one task: the sum of its runs' `cost.wall_seconds` (on one machine,
+    one run after another, how long the sweep took), and how many runs recorded it."""
+    mine = [run for run in runs if run.task == task]
+    timed = [run.wall_seconds for run in mine if run.wall_seconds is not None]
+    if not timed:
+        return "Training time: not recorded."
+    total = sum(timed)
+    hours, minutes = divmod(round(total / 60), 60)
+    return (
+        f"Training time: {hours} h {minutes:02d} min, the sum of `cost.wall_seconds` over {len(timed)} of "
+        f"{len(mine)} runs (the sweep's wall time where they ran one after another)."
+    )
+
+
+def markdown(rows: list[dict[str, Any]], runs: list[RunPoints] | None = None) -> str:
+    """One table per task, validators by descending pair-level ρ_w; with `runs`, the sweep's wall time."""
     parts = []
     for task in sorted({r["task"] for r in rows}):
         lines = summary(rows, task)
@@ -193,7 +210,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             f"### {task}: validators against {metric}",
             "",
             f"{first['pairs']} pair(s), {first['runs']} run(s), {first['points']} validation points. "
-            "ρ_w: weighted Spearman (Musgrave et al. 2022); regret: oracle minus picked target metric.",
+            "ρ_w: weighted Spearman (Musgrave et al. 2022); regret: oracle minus picked target metric."
+            + (f" {sweep_cost(runs, task)}" if runs is not None else ""),
             "",
             "| validator | better | ρ_w (pairs) | ρ (pairs) | regret (pairs) | ρ_w (runs) | regret (runs) "
             "| max regret (runs) |",
@@ -265,7 +283,7 @@ def build_validator_report(
         "markdown": [out_dir / MARKDOWN_NAME],
         "figures": [],
     }
-    (out_dir / MARKDOWN_NAME).write_text(markdown(rows), encoding="utf-8")
+    (out_dir / MARKDOWN_NAME).write_text(markdown(rows, runs), encoding="utf-8")
     if plots:
         written["figures"] = [figure(rows, task, out_dir) for task in sorted({r["task"] for r in rows})]
     return written, skipped
