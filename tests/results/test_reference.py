@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -28,10 +29,10 @@ def row(strategy: str, source: str, target: str, seed: int, score: float) -> Run
 
 def test_the_tolerance_is_the_two_sample_t_bound_with_the_methods_pooled_seed_spread() -> None:
     committed = {
-        ("dann", "minilm", "books", "dvd"): {1: 0.80, 2: 0.82, 3: 0.84},  # variance 4e-4, 2 df
-        ("dann", "minilm", "dvd", "books"): {1: 0.70, 2: 0.70},  # variance 0, 1 df
+        ("dann", "minilm", "books", "dvd", ""): {1: 0.80, 2: 0.82, 3: 0.84},  # variance 4e-4, 2 df
+        ("dann", "minilm", "dvd", "books", ""): {1: 0.70, 2: 0.70},  # variance 0, 1 df
     }
-    sd, df = pooled_spread(committed)[("dann", "minilm")]
+    sd, df = pooled_spread(committed)[("dann", "minilm", "")]
     assert df == 3 and sd == pytest.approx(math.sqrt((4e-4 * 2 + 0.0) / 3))
     tolerance = stats.t.ppf(0.975, 3) * sd * math.sqrt(1 / 1 + 1 / 3)  # one new seed vs 3 committed
     near, far = 0.82 + 0.9 * tolerance, 0.82 + 1.1 * tolerance
@@ -46,10 +47,23 @@ def test_the_tolerance_is_the_two_sample_t_bound_with_the_methods_pooled_seed_sp
 
 
 def test_cells_not_committed_are_not_judged_and_one_seed_methods_are_reported_only() -> None:
-    committed = {("lora", "minilm", "books", "dvd"): {1: 0.6}}
+    committed = {("lora", "minilm", "books", "dvd", ""): {1: 0.6}}
     assert drift([row("dann", "books", "dvd", 1, 0.9)], committed) == []
     (checked,) = drift([row("lora", "books", "dvd", 2, 0.9)], committed)
     assert checked.tolerance is None and not checked.drifted
+
+
+def test_cells_are_judged_only_against_committed_runs_of_their_setting() -> None:
+    setting = {"task.max_length": "128"}
+    mine = replace(row("dann", "books", "dvd", 7, 0.60), setting=setting)
+    at_256 = {("dann", "minilm", "books", "dvd", "other0000000"): {1: 0.90, 2: 0.91, 3: 0.92}}
+    (checked,) = drift([mine], at_256)
+    assert checked.other_setting and not checked.drifted and "another setting" in checked.verdict
+    same = {**at_256, ("dann", "minilm", "books", "dvd", mine.setting_id): {1: 0.60, 2: 0.61}}
+    (checked,) = drift([mine], same)
+    assert checked.verdict == "ok" and checked.committed_mean == pytest.approx(0.605)
+    # the spread is the setting's own: 0.90–0.92 (another setting) does not widen it
+    assert pooled_spread(same)[("dann", "minilm", mine.setting_id)][0] == pytest.approx(0.01 / math.sqrt(2))
 
 
 def test_a_bad_reference_file_is_refused_with_the_fix(tmp_path: Path) -> None:

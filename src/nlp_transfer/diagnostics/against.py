@@ -34,11 +34,14 @@ def measured_scores(sweep_dir: Path, strategy: str) -> dict[tuple[str, str, str]
     from nlp_transfer.results.collect import collect
 
     values: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for row in collect(sweep_dir).rows:
+    rows = collect(sweep_dir).rows
+    for row in rows:
         if row.strategy == strategy and not row.in_domain and row.target_score is not None:
             values[(row.backbone, row.source, row.target)].append(row.target_score)
     if not values:
-        raise FileNotFoundError(f"No successful cross-domain {strategy} runs under {sweep_dir}")
+        settings = sorted({r.strategy for r in rows if r.strategy.startswith(f"{strategy} [")})
+        hint = f" It ran in several settings, named {settings}: pass one as --strategy." if settings else ""
+        raise FileNotFoundError(f"No successful cross-domain {strategy} runs under {sweep_dir}.{hint}")
     return {cell: float(np.mean(scores)) for cell, scores in values.items()}
 
 

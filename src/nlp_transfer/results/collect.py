@@ -4,6 +4,9 @@ A run with `evaluate_on=all_domains` (a source-only strategy tested on every dom
 tested domain, each marked with `evaluated_from` = that one run, so a sweep that trained once per source
 still fills every (source, target) cell of the tables.
 
+Runs of one strategy in several settings (e.g. two loss weights) are told apart by the keys that differ,
+added to the strategy name (results/setting.py), so they are never pooled as if they were seeds.
+
 A run whose record cannot stand for a cell is never a row: an unreadable file, a record without its
 config (task, strategy, pair) or an `ok` without its headline metric is *incomplete*, and a job still marked
 `running` (or killed before it could record its end) is *running*. Both are returned beside the rows, so
@@ -19,6 +22,7 @@ from pathlib import Path
 from nlp_transfer.results.domain_metrics import all_domains_of, domain_metrics, split_domain_metric
 from nlp_transfer.results.record import RecordError, RunRecord
 from nlp_transfer.results.run_files import RunFile, iter_run_files
+from nlp_transfer.results.setting import Setting, setting_id, setting_of, split_by_setting
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,13 @@ class RunRow:
     wall_seconds: float | None = None
     #: the run this row was cut from when one run was tested on every domain (evaluate_on=all_domains)
     evaluated_from: Path | None = None
+    #: what the run's cell pools over seeds (results/setting.py); None for a record without its config
+    setting: Setting | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def setting_id(self) -> str:
+        """12 hex digits naming the setting ('' when unknown), written to runs.csv."""
+        return setting_id(self.setting)
 
     @property
     def target_score(self) -> float | None:
@@ -105,6 +116,7 @@ def _row(path: Path, record: RunRecord) -> RunRow:
         metrics={k: v for k, v in (record.metrics or {}).items() if isinstance(v, (int, float))},
         error=record.error,
         wall_seconds=record.cost.wall_seconds,
+        setting=setting_of(config.resolved),
     )
 
 
@@ -155,7 +167,7 @@ def collect(root: str | Path) -> RunCollection:
             continue
         row = _row(run_file.path, record)
         rows += per_domain_rows(row) if record.config.evaluate_on == "all_domains" else [row]
-    return RunCollection(rows, incomplete)
+    return RunCollection(split_by_setting(rows), incomplete)
 
 
 def collect_runs(root: str | Path) -> list[RunRow]:

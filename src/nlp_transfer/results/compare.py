@@ -119,7 +119,10 @@ def compare_sweep(
     grouped = _grouped(collect_runs(sweep_dir))
     strategies = sorted({key[2] for key in grouped})
     if baseline not in strategies:
-        raise CompareError(f"Baseline {baseline!r} has no successful cross-domain run; found {strategies}")
+        raise CompareError(
+            f"Baseline {baseline!r} has no successful cross-domain run; found {strategies} (a strategy run "
+            "in several settings is named with the keys that differ: pass one of those names as --baseline)"
+        )
     results = []
     for (task, backbone, strategy), by_pair in sorted(grouped.items()):
         reference = grouped.get((task, backbone, baseline))

@@ -24,7 +24,7 @@ from nlp_transfer.source_domains import SEPARATOR
 
 CSV_FIELDS = [
     "task", "strategy", "backbone", "source", "target", "seed", "status", "headline",
-    "target_score", "source_val", "wall_seconds", "error", "path", "evaluated_from",
+    "target_score", "source_val", "wall_seconds", "error", "path", "evaluated_from", "setting",
 ]  # fmt: skip
 
 
@@ -41,6 +41,7 @@ def write_csv(rows: list[RunRow], path: Path) -> Path:
                     "source_val": row.metrics.get(f"source/val/{row.headline}"),
                     "wall_seconds": row.wall_seconds, "error": row.error, "path": str(row.path),
                     "evaluated_from": str(row.evaluated_from) if row.evaluated_from else "",
+                    "setting": row.setting_id,
                 }
             )  # fmt: skip
     return path
