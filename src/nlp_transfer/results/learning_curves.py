@@ -1,9 +1,10 @@
 """Learning curves from a sweep: source validation and target test against training steps, over seeds.
 
 Every run with `selection=default` records one row per validation point (`selection.points`: the step, the
-source-validation metric as `source_val`, and the target test metric for the oracle). Runs of one strategy
-on one pair differ only in their seed, so their points share steps; each curve is the mean over seeds
-with its 95 % t-interval at every step all seeds reached.
+source-validation metric as `source_val`, and the target test metric for the oracle). The seeds of one
+strategy on one pair in one setting (results/setting.py; a strategy in several settings gets one curve per
+setting, named with the keys that differ) share steps; each curve is the mean over seeds with its 95 %
+t-interval at every step all seeds reached.
 
 A budget is read off the SOURCE-validation curve only (the target curve is drawn for the record): the
 *plateau step* is the first step whose mean source-validation score is within `tolerance` (default half
@@ -20,6 +21,7 @@ from typing import Any
 
 from nlp_transfer.results.record import validation_points
 from nlp_transfer.results.run_files import iter_run_files
+from nlp_transfer.results.setting import setting_labels, setting_of
 from nlp_transfer.results.stats import Interval, t_interval
 
 PLATEAU_TOLERANCE = 0.005
@@ -54,18 +56,32 @@ class Curve:
 
 
 def collect_curves(root: Path) -> list[Curve]:
-    """Every (strategy, pair) curve of the finished runs below `root` that recorded validation points."""
-    curves: dict[CurveKey, Curve] = {}
+    """Every (strategy, pair, setting) curve of the finished runs below `root` that recorded validation
+    points."""
+    found_runs = []
     for run_file in iter_run_files(root):
         record = run_file.record or {}
         found = validation_points(record)
-        if isinstance(found, str):
-            continue
-        config, metric = record.get("config") or {}, found.target_metric
-        key = tuple(str(config.get(k)) for k in ("task", "backbone", "strategy", "source", "target"))
-        curve = curves.setdefault(key, Curve(key, metric))  # type: ignore[arg-type]
+        if not isinstance(found, str):
+            found_runs.append((record.get("config") or {}, found))
+    labels = setting_labels(
+        [
+            (
+                tuple(str(config.get(k)) for k in ("task", "strategy", "backbone")),
+                setting_of(config.get("resolved")),
+            )
+            for config, _ in found_runs
+        ]
+    )
+    curves: dict[CurveKey, Curve] = {}
+    for (config, found), text in zip(found_runs, labels, strict=True):
+        task, backbone, strategy, source, target = (
+            str(config.get(k)) for k in ("task", "backbone", "strategy", "source", "target")
+        )
+        key = (task, backbone, f"{strategy} [{text}]" if text else strategy, source, target)
+        curve = curves.setdefault(key, Curve(key, found.target_metric))
         scored = [p for p in found.rows if p.get("source_val") is not None]
-        by_step = {int(p["step"]): (float(p["source_val"]), p.get(metric)) for p in scored}
+        by_step = {int(p["step"]): (float(p["source_val"]), p.get(found.target_metric)) for p in scored}
         curve.seeds[config.get("seed")] = by_step
     return [curves[key] for key in sorted(curves)]
 

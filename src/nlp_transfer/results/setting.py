@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -86,17 +86,25 @@ def label(setting: Setting, keys: list[str]) -> str:
     return ", ".join(shown)
 
 
+def setting_labels(members: list[tuple[Hashable, Setting | None]]) -> list[str]:
+    """For each (group, setting): the label that tells it from the group's other settings ('' where the
+    group has one setting, or the setting is unknown). A group is e.g. (task, strategy, backbone)."""
+    groups: dict[Hashable, list[Setting]] = defaultdict(list)
+    for group, setting in members:
+        if setting is not None:
+            groups[group].append(setting)
+    keys = {group: differing_keys(settings) for group, settings in groups.items()}
+    return [
+        label(setting, keys[group]) if setting is not None and keys[group] else ""
+        for group, setting in members
+    ]
+
+
 def split_by_setting(rows: list[RunRow]) -> list[RunRow]:
     """The rows, each strategy name extended by its setting's label where one (task, strategy, backbone)
     was run in several settings; unchanged elsewhere. Rows without a known setting keep their name."""
-    groups: dict[tuple[str, str, str], list[RunRow]] = defaultdict(list)
-    for row in rows:
-        if row.setting is not None:
-            groups[(row.task, row.strategy, row.backbone)].append(row)
-    names: dict[int, str] = {}
-    for members in groups.values():
-        keys = differing_keys([row.setting for row in members if row.setting is not None])
-        if keys:
-            for row in members:
-                names[id(row)] = f"{row.strategy} [{label(row.setting or {}, keys)}]"
-    return [replace(row, strategy=names[id(row)]) if id(row) in names else row for row in rows]
+    labels = setting_labels([((row.task, row.strategy, row.backbone), row.setting) for row in rows])
+    return [
+        replace(row, strategy=f"{row.strategy} [{text}]") if text else row
+        for row, text in zip(rows, labels, strict=True)
+    ]
