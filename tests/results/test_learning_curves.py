@@ -54,9 +54,8 @@ def test_two_learning_rates_draw_two_curves_not_one_whose_seed_is_overwritten(tm
         "fine_tune [strategy.optimizer.lr=0.001]",
         "fine_tune [strategy.optimizer.lr=5e-05]",
     ]
-    assert slow.at(40, 0).mean == pytest.approx(SOURCE[2][3]) and fast.at(40, 0).mean == pytest.approx(
-        SOURCE[1][3]
-    )
+    assert high_lr.at(40, 0).mean == pytest.approx(SOURCE[2][3])
+    assert low_lr.at(40, 0).mean == pytest.approx(SOURCE[1][3])
 
 
 def test_the_command_writes_table_csv_and_figure_and_refuses_a_sweep_without_points(tmp_path, capsys) -> None:
