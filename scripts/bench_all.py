@@ -48,6 +48,10 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], list[str] | None]] = {
         ["--repeats", "1", "--first-step-repeats", "1"],
     ),
     "precision": ("bench_precision_eval.py", ["--repeats", "5"], ["--quick"], TINY_EVAL),
+    "attention_dropout": (
+        "bench_attention_dropout.py", ["--repeats", "5"], ["--repeats", "2", "--steps", "1"],
+        ["--backbone", "tiny", "--repeats", "1", "--steps", "1"],
+    ),
     "overhead": (
         "bench_overhead.py", ["--steps", "6", "--warmup", "2", "--repeats", "3"],
         ["--steps", "3", "--warmup", "1", "--repeats", "2"],

@@ -114,6 +114,8 @@ TARGETS: list[Target] = [
            lambda r: _speed_pair(r, "inference fp32", "inference bf16", 2.0)),
     Target("length-sorted vs file-order evaluation (kitchen test)", "≥ 1.3×, identical metrics", "precision",
            _eval_sorted),
+    Target("CPU training attention (cheap dropout pattern) vs torch's, MiniLM bf16 step 16 × 256", "≥ 1.1×",
+           "attention_dropout", _headline("{value:.2f}×")),
     Target("fine_tune (Trainer, default config) vs plain PyTorch loop", "≥ 0.97×", "overhead", _overhead),
     Target("end to end: `make train` (logger=none) vs fd7b99e", "≥ 1.8× faster, target acc within 0.03",
            "end_to_end", _end_to_end("make_train")),

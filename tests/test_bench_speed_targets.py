@@ -94,6 +94,30 @@ def test_bench_all_smoke_runs_the_multirun_bench_and_tabulates_every_target(tmp_
     assert sum(line.startswith("| ") for line in table) == 1 + len(rows)
 
 
+def test_the_attention_dropout_benchmark_smoke_run_times_both_attentions(tmp_path) -> None:
+    out = tmp_path / "attention_dropout.json"
+    script(
+        "bench_attention_dropout.py",
+        "--backbone",
+        "tiny",
+        "--repeats",
+        "1",
+        "--steps",
+        "1",
+        "--out",
+        str(out),
+    )
+    result = json.loads(out.read_text())
+    cases = result["cases"]
+    assert {
+        f"{n} {p} {a}" for n in (128, 256) for p in ("fp32", "bf16") for a in ("project", "torch")
+    } == set(cases)
+    expected = cases["256 bf16 torch"]["median"] / cases["256 bf16 project"]["median"]
+    assert result["headline"]["value"] == pytest.approx(expected) and result["headline"]["met"] == (
+        expected >= 1.1
+    )
+
+
 @pytest.mark.slow
 def test_the_compile_benchmark_smoke_run_reports_compile_time_and_break_even(tmp_path) -> None:
     out = tmp_path / "compile.json"

@@ -60,8 +60,9 @@ EXCLUDED_KEYS = (
     "task.cache_dir",
     "backbone.encoder.cache_dir",  # where a pieced backbone is unpacked (its weights are checksummed)
     "backbone.tokenizer.cache_dir",
-    # how attention keeps what backward needs, not what it computes: equal outputs and gradients
-    # (tests/models/test_recomputed_attention.py), so runs from before the option still match
+    # how CPU training attention draws its dropout pattern and keeps what backward needs, not what it
+    # computes: the same formula and dropout distribution, other random numbers (as another thread count
+    # gives other roundings; tests/models/test_recomputed_attention.py), so runs from before still match
     "backbone.encoder.recompute_attention",
     "task.num_workers",  # batches come from the main process's sampler: same data, same order
     "selection.log_scores",

@@ -1,21 +1,23 @@
-"""Attention that keeps its (batch, heads, seq, seq) matrices out of memory between forward and backward.
+"""CPU training attention with dropout: a cheap dropout pattern, and no score matrices kept for backward.
 
 Why: on the CPU, PyTorch's fused scaled-dot-product kernel takes no dropout, so a training step with
-attention dropout (BERT's 0.1) runs the composite "math" path, which upcasts bf16 to fp32 and keeps
+attention dropout (BERT's 0.1) runs the composite "math" path, which upcasts bf16 to fp32, draws one
+random number per score (`bernoulli_`: a quarter of a MiniLM bf16 step at 16 × 256, issue 14) and keeps
 three fp32 tensors of shape (batch, heads, seq, seq) per layer for backward: the softmax output, the
 dropout noise and the dropped probabilities. For MiniLM at batch 32 × 256 tokens that is 1.7 GB of the
 2.7 GB the forward keeps (scripts/bench_memory.py; issue 14).
 
-Here the same formula, softmax(q kᵀ · scale + mask) · dropout → · v (Vaswani et al. 2017, eq. 1),
-computed in the same precision (fp32 for bf16/fp16 inputs, as the math path does), keeps only q, k, v,
-the mask and the dropout's pattern as booleans (1 byte per score instead of 12), and recomputes
-the scores in backward: about 2 × batch × heads × seq² × head_dim extra FLOPs per layer, a few percent
-of a step. The dropout draws the same random numbers as `torch.nn.functional.dropout` on the scores.
+Here the same formula, softmax(q kᵀ · scale + mask) · dropout → · v (Vaswani et al. 2017, eq. 1), in the
+same precision (fp32 for bf16/fp16 inputs, as the math path), with the dropout pattern drawn four entries
+per 64-bit random number (models/dropout_pattern.py: keep probability 1 − p to 2⁻¹⁶, kept entries scaled by
+its inverse) and kept as booleans. Score tensors of at least `MIN_SCORES` entries are not kept at all: the
+backward recomputes them from q, k, v, the mask and the pattern (about 2 × batch × heads × seq² × head_dim
+extra FLOPs per layer), which takes the batch-32 × 256 step under 3 GB; smaller ones go through autograd
+as usual, the cheap pattern alone saving time.
 
 Registered with transformers as the attention implementation `sdpa_recomputed`. Everywhere this path
-brings nothing (evaluation, no dropout, no gradient, a GPU whose fused kernels take dropout) or costs more
-time than the memory is worth (score tensors under `MIN_SCORES` entries) it hands over to transformers'
-own `sdpa` function, so inference and small batches are unchanged.
+brings nothing (evaluation, no dropout, no gradient, a GPU whose fused kernels take dropout) it hands over
+to transformers' own `sdpa` function, so inference is unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+
+from nlp_transfer.models.dropout_pattern import inverse_keep, keep_pattern
 
 NAME = "sdpa_recomputed"
 #: recompute only when one layer's score tensor has at least this many entries (batch × heads × q × k):
@@ -53,10 +57,9 @@ def _attend(
         probs = torch.softmax(scores, dim=-1)
         if mask is not None and (empty := torch.isneginf(mask).all(dim=-1, keepdim=True)).any():
             probs = probs.masked_fill(empty, 0.0)  # a query that may attend to nothing: zeros, not NaN
-        boost = torch.ones((), dtype=compute).div_(1 - p)  # 1 / (1 - p) rounded as F.dropout rounds it
         if dropped is None:
-            dropped = torch.empty_like(probs).bernoulli_(1 - p) == 0  # F.dropout's draw on the scores
-        probs = (probs * boost).masked_fill_(dropped, 0.0)
+            dropped = ~keep_pattern(tuple(probs.shape), p, probs.device)
+        probs = (probs * inverse_keep(p)).masked_fill_(dropped, 0.0)
         return torch.matmul(probs, value.to(compute)).to(query.dtype), dropped
 
 
@@ -91,14 +94,18 @@ def recomputed_sdpa_forward(
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (query, key, value))
-    small = query.shape[0] * query.shape[1] * query.shape[2] * key.shape[2] < MIN_SCORES
-    plain = (dropout == 0.0 or not needs_grad or small or query.device.type != "cpu"
+    plain = (dropout == 0.0 or not needs_grad or query.device.type != "cpu"
              or kwargs.get("is_causal") or key.shape[1] != query.shape[1]
              or kwargs.get("position_bias") is not None)  # fmt: skip
-    if plain:  # nothing kept for backward, or a case this function does not cover: torch's kernels
+    if (
+        plain
+    ):  # no dropout, nothing kept for backward, or a case this function does not cover: torch's kernels
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout, scaling, **kwargs)
     scale = scaling if scaling is not None else query.shape[-1] ** -0.5
-    output = RecomputedAttention.apply(query, key, value, attention_mask, scale, dropout)
+    if query.shape[0] * query.shape[1] * query.shape[2] * key.shape[2] < MIN_SCORES:
+        output, _ = _attend(query, key, value, attention_mask, scale, dropout, dropped=None)  # autograd keeps
+    else:
+        output = RecomputedAttention.apply(query, key, value, attention_mask, scale, dropout)
     return output.transpose(1, 2).contiguous(), None
 
 

@@ -1,0 +1,104 @@
+"""Benchmark: MiniLM training steps with the project's CPU training attention vs torch's own.
+
+    python scripts/bench_attention_dropout.py [--repeats 5] [--out benchmarks/results/attention_dropout.json]
+    python scripts/bench_attention_dropout.py --repeats 1 --steps 1 --backbone tiny   # smoke
+
+The project's attention (`backbone.encoder.recompute_attention=true`, models/recomputed_attention.py) draws
+the attention-dropout pattern four entries per 64-bit random number (models/dropout_pattern.py); torch's
+SDPA math path (`=false`) draws one per score with `bernoulli_`. Same formula, same dropout distribution.
+Steps (forward, backward, AdamW at lr 0, so every case sees the same weights) on real Amazon books reviews,
+batch 16 × 128 (the benchmark's length) and × 256 (the default), fp32 and bf16 autocast, all cases in
+interleaved repeats; target: the default bf16 step (256 tokens) ≥ 1.1× faster than with torch's attention.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from nlp_transfer.benchmarking import RESULTS_DIR, headline, report, write_json
+from nlp_transfer.models.backbone import from_package, random_bert, tokenizer_from_package
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_precision_eval import DATA, TOKENIZER, autocast, datamodule, fixed_shape_batches, interleaved  # noqa: E402
+
+TARGET = 1.1  # the default bf16 step with the project's attention / with torch's (issue 14)
+LENGTHS = (128, 256)
+
+
+def encoder(backbone: str, project_attention: bool) -> Any:
+    if backbone == "tiny":
+        return random_bert(num_attention_heads=4, recompute_attention=project_attention)
+    return from_package(backbone, recompute_attention=project_attention)
+
+
+def train_case(model: Any, head: torch.nn.Module, batches: list[dict], bf16: bool) -> Any:
+    optimizer = torch.optim.AdamW([*model.parameters(), *head.parameters()], lr=0.0)
+
+    def step() -> None:
+        model.train()
+        for batch in batches:
+            with autocast(bf16):
+                features = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+                loss = torch.nn.functional.cross_entropy(
+                    head(features.last_hidden_state[:, 0]), batch["labels"]
+                )
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+
+    return step
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--backbone", default=TOKENIZER, help="a model package, or `tiny` (smoke test)")
+    parser.add_argument("--steps", type=int, default=2, help="batches per timed call")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "attention_dropout.json")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    tokenizer = tokenizer_from_package(TOKENIZER)
+    models = {"project": encoder(args.backbone, True), "torch": encoder(args.backbone, False)}
+    models["torch"].load_state_dict(models["project"].state_dict())
+    head = torch.nn.Linear(models["project"].config.hidden_size, 2)
+    cases = {}
+    for length in LENGTHS:
+        settings = argparse.Namespace(data=args.data, length=length, batch_size=16, steps=args.steps)
+        batches = fixed_shape_batches(
+            datamodule(settings, tokenizer, max_eval_examples=1), args.steps, 16, length
+        )
+        for precision, bf16 in (("fp32", False), ("bf16", True)):
+            for name, model in models.items():
+                cases[f"{length} {precision} {name}"] = train_case(model, head, batches, bf16)
+    rows = interleaved(cases, repeats=args.repeats)
+    ratios = {
+        f"{length} {precision}: project / torch speed": rows[f"{length} {precision} torch"]["median"]
+        / rows[f"{length} {precision} project"]["median"]
+        for length in LENGTHS
+        for precision in ("fp32", "bf16")
+    }
+    value = ratios["256 bf16: project / torch speed"]
+    summary = headline(
+        "default bf16 step, project attention / torch's", value, "×", f"≥ {TARGET}", value >= TARGET
+    )
+    result = report(
+        f"{args.backbone}: {args.steps} training steps of batch 16, per length and precision",
+        rows,
+        baseline="256 fp32 torch",
+        out=None,
+        summary=summary,
+    )
+    result["ratios"] = ratios
+    for name, ratio in ratios.items():
+        print(f"{name}: {ratio:.2f}×")
+    write_json(result, args.out)
+
+
+if __name__ == "__main__":
+    main()
