@@ -148,7 +148,8 @@ def test_the_end_to_end_benchmark_runs_both_trees_and_finds_the_same_tiny_accura
     assert set(case["wall_seconds"]) == {"baseline", "current"}
     walls = case["wall_seconds"]
     assert case["speedup"] == pytest.approx(walls["baseline"]["median"] / walls["current"]["median"])
-    # a tiny smoke run with the same seed: the framework's speed-ups must not change the numbers
+    # a tiny smoke run with the same seed: the same accuracy (the cheap dropout pattern draws other random
+    # numbers than fd7b99e, so the weights differ, but not what the smoke-sized model predicts)
     assert case["mean_target_acc"]["baseline"] == case["mean_target_acc"]["current"]
     assert case["accuracy_within_tolerance"] is True
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 from scipy import stats
 
-from nlp_transfer.models.dropout_pattern import inverse_keep, keep_pattern, keep_probability
+from nlp_transfer.models.backbone import random_bert
+from nlp_transfer.models.dropout_pattern import CheapDropout, inverse_keep, keep_pattern, keep_probability
 
 COUNT = 2**22
 
@@ -49,3 +50,32 @@ def test_the_default_generator_reproduces_it_and_the_edges_are_exact() -> None:
     assert torch.equal(first, keep_pattern((3, 5, 7), 0.2))
     assert keep_pattern((9,), 0.0).all() and not keep_pattern((9,), 1.0).any()
     assert keep_pattern((9,), 1e-7).all()  # q rounds to 1: nothing dropped, nothing drawn
+
+
+def test_cheap_dropout_keeps_with_q_scales_by_its_inverse_and_passes_the_gradient_through_kept_entries() -> (
+    None
+):
+    layer = CheapDropout(0.25).train()
+    x = (torch.rand(512, 512) + 1.0).requires_grad_()  # no zeros of its own
+    torch.manual_seed(3)
+    y = layer(x)
+    kept = y != 0
+    torch.testing.assert_close(y[kept], (x * inverse_keep(0.25))[kept])
+    assert abs(kept.double().mean().item() - keep_probability(0.25)) < 5 * math.sqrt(
+        0.25 * 0.75 / kept.numel()
+    )
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, kept.float() * inverse_keep(0.25))
+    torch.manual_seed(3)
+    assert torch.equal(layer(x) != 0, kept)  # the same draws as keep_pattern under the same seed
+    assert torch.equal(layer.eval()(x), x)  # evaluation: identity
+
+
+def test_the_backbone_swaps_every_hidden_dropout_and_the_switch_keeps_torchs() -> None:
+    cheap = random_bert()
+    plain = random_bert(recompute_attention=False)
+    dropouts = [m for m in plain.modules() if isinstance(m, torch.nn.Dropout)]
+    assert dropouts and all(type(m) is torch.nn.Dropout for m in dropouts)
+    swapped = [m for m in cheap.modules() if isinstance(m, torch.nn.Dropout)]
+    assert len(swapped) == len(dropouts) and all(type(m) is CheapDropout for m in swapped)
+    assert [m.p for m in swapped] == [m.p for m in dropouts]

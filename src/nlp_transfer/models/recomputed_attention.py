@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from nlp_transfer.models.dropout_pattern import inverse_keep, keep_pattern
+from nlp_transfer.models.dropout_pattern import inverse_keep, keep_pattern, with_cheap_dropout
 
 NAME = "sdpa_recomputed"
 #: recompute only when one layer's score tensor has at least this many entries (batch × heads × q × k):
@@ -119,8 +119,10 @@ def register() -> None:
 
 
 def with_recomputed_attention(model: Any, enabled: bool) -> Any:
-    """Switch a model that uses `sdpa` attention to `sdpa_recomputed` (others are left as they are)."""
+    """Switch a model that uses `sdpa` attention to `sdpa_recomputed` (others are left as they are), and
+    its hidden-state `nn.Dropout`s to the cheap pattern (`CheapDropout`): the project's CPU training path
+    (`backbone.encoder.recompute_attention`)."""
     if enabled and getattr(model.config, "_attn_implementation", None) == "sdpa":
         register()
         model.set_attn_implementation(NAME)
-    return model
+    return with_cheap_dropout(model) if enabled else model
