@@ -52,3 +52,28 @@ def test_without_a_resettable_mark_only_the_first_job_reports(monkeypatch: pytes
     monkeypatch.setattr(job_module, "_high_water_mib", lambda: None)  # e.g. macOS: no /proc
     assert job_peak_rss_mib(Job(started=0.0, first_in_process=True)) > 0  # ru_maxrss: the process is the job
     assert job_peak_rss_mib(Job(started=0.0, first_in_process=False)) is None  # unknown, never borrowed
+
+
+class _Node:
+    """Something a reference cycle keeps alive (a Trainer and its module point at each other)."""
+
+    def __init__(self) -> None:
+        self.partner: _Node | None = None
+
+
+def test_a_later_job_starts_after_the_earlier_jobs_cycles_are_collected() -> None:
+    import gc
+    import weakref
+
+    start_job()  # the first job of the process
+    a, b = _Node(), _Node()
+    a.partner, b.partner = b, a
+    gone = weakref.ref(a)
+    del a, b  # unreachable, but only the cycle collector frees them
+    gc.disable()  # no automatic collection may do it for us
+    try:
+        assert gone() is not None
+        start_job()
+        assert gone() is None
+    finally:
+        gc.enable()

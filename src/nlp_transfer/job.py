@@ -7,6 +7,7 @@ is written (by DDP rank 0 only) before W&B is closed with the matching exit code
 
 from __future__ import annotations
 
+import gc
 import resource
 import time
 from collections.abc import Iterator
@@ -34,10 +35,17 @@ class Job:
 
 
 def start_job() -> Job:
-    """Count a new job: the jobs of a multirun share one process, and its clock (startup) with them."""
+    """Count a new job: the jobs of a multirun share one process, and its clock (startup) with them.
+
+    A later job first collects the earlier jobs' reference cycles (a Trainer and its LightningModule hold
+    each other, and with them the model and optimizer state): left to Python's generational collector they
+    can outlive several jobs, and a long in-process sweep's memory grows with them (a tiny 8-job smoke
+    sweep: the per-job peak rose 641 → 801 MiB without it, 641 → 665 MiB with it)."""
     global _jobs_started_in_this_process
     first = _jobs_started_in_this_process == 0
     _jobs_started_in_this_process += 1
+    if not first:
+        gc.collect()
     return Job(started=time.perf_counter(), first_in_process=first, peak_rss_reset=_reset_peak_rss())
 
 
