@@ -24,7 +24,7 @@ from nlp_transfer.benchmarking import RESULTS_DIR, headline, report, write_json
 from nlp_transfer.models.backbone import from_package, random_bert, tokenizer_from_package
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_precision_eval import DATA, TOKENIZER, autocast, datamodule, fixed_shape_batches, interleaved  # noqa: E402
+from bench_precision_eval import DATA, TOKENIZER, datamodule, fixed_shape_batches, interleaved, step_cases  # noqa: E402
 
 TARGET = 1.1  # the default bf16 step with the project's attention / with torch's (issue 14)
 LENGTHS = (128, 256)
@@ -34,24 +34,6 @@ def encoder(backbone: str, project_attention: bool) -> Any:
     if backbone == "tiny":
         return random_bert(num_attention_heads=4, recompute_attention=project_attention)
     return from_package(backbone, recompute_attention=project_attention)
-
-
-def train_case(model: Any, head: torch.nn.Module, batches: list[dict], bf16: bool) -> Any:
-    optimizer = torch.optim.AdamW([*model.parameters(), *head.parameters()], lr=0.0)
-
-    def step() -> None:
-        model.train()
-        for batch in batches:
-            with autocast(bf16):
-                features = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-                loss = torch.nn.functional.cross_entropy(
-                    head(features.last_hidden_state[:, 0]), batch["labels"]
-                )
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
-
-    return step
 
 
 def main() -> None:
@@ -73,9 +55,10 @@ def main() -> None:
         batches = fixed_shape_batches(
             datamodule(settings, tokenizer, max_eval_examples=1), args.steps, 16, length
         )
-        for precision, bf16 in (("fp32", False), ("bf16", True)):
-            for name, model in models.items():
-                cases[f"{length} {precision} {name}"] = train_case(model, head, batches, bf16)
+        for name, model in models.items():
+            steps = step_cases(model, head, batches)  # the precision bench's training step: same loss, lr 0
+            for precision in ("fp32", "bf16"):
+                cases[f"{length} {precision} {name}"] = steps[f"train {precision}"]
     rows = interleaved(cases, repeats=args.repeats)
     ratios = {
         f"{length} {precision}: project / torch speed": rows[f"{length} {precision} torch"]["median"]

@@ -96,17 +96,8 @@ def test_bench_all_smoke_runs_the_multirun_bench_and_tabulates_every_target(tmp_
 
 def test_the_attention_dropout_benchmark_smoke_run_times_both_attentions(tmp_path) -> None:
     out = tmp_path / "attention_dropout.json"
-    script(
-        "bench_attention_dropout.py",
-        "--backbone",
-        "tiny",
-        "--repeats",
-        "1",
-        "--steps",
-        "1",
-        "--out",
-        str(out),
-    )
+    script("bench_attention_dropout.py", "--backbone", "tiny", "--repeats", "1", "--steps", "1",
+           "--out", str(out))  # fmt: skip
     result = json.loads(out.read_text())
     cases = result["cases"]
     assert {
