@@ -21,7 +21,7 @@ from typing import Any
 
 from nlp_transfer.results.record import validation_points
 from nlp_transfer.results.run_files import iter_run_files
-from nlp_transfer.results.setting import setting_labels, setting_of
+from nlp_transfer.results.setting import labelled, setting_labels, setting_of
 from nlp_transfer.results.stats import Interval, t_interval
 
 PLATEAU_TOLERANCE = 0.005
@@ -78,7 +78,7 @@ def collect_curves(root: Path) -> list[Curve]:
         task, backbone, strategy, source, target = (
             str(config.get(k)) for k in ("task", "backbone", "strategy", "source", "target")
         )
-        key = (task, backbone, f"{strategy} [{text}]" if text else strategy, source, target)
+        key = (task, backbone, labelled(strategy, text), source, target)
         curve = curves.setdefault(key, Curve(key, found.target_metric))
         scored = [p for p in found.rows if p.get("source_val") is not None]
         by_step = {int(p["step"]): (float(p["source_val"]), p.get(found.target_metric)) for p in scored}

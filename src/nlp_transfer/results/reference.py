@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from nlp_transfer.results.collect import RunRow
+from nlp_transfer.results.setting import unlabelled
 from nlp_transfer.results.stats import CONFIDENCE
 
 EXAMPLE = "benchmarks/reference/sentiment_amazon.yaml"
@@ -111,7 +112,7 @@ def committed_scores(csv_paths: list[Path], task: str) -> Committed:
 
 def _base(strategy: str, setting: str) -> str:
     """The strategy without the setting label a mixed folder adds (the setting id tells settings apart)."""
-    return strategy.split(" [", 1)[0] if setting else strategy
+    return unlabelled(strategy) if setting else strategy
 
 
 def pooled_spread(committed: Committed) -> dict[tuple[str, str, str], tuple[float, int]]:

@@ -86,6 +86,16 @@ def label(setting: Setting, keys: list[str]) -> str:
     return ", ".join(shown)
 
 
+def labelled(strategy: str, label: str) -> str:
+    """The strategy's name in reports: `dann [strategy.domain_loss_weight=0.1]`, or the plain name."""
+    return f"{strategy} [{label}]" if label else strategy
+
+
+def unlabelled(name: str) -> str:
+    """The strategy's own name from a report's (the inverse of `labelled`)."""
+    return name.split(" [", 1)[0]
+
+
 def setting_labels(members: list[tuple[Hashable, Setting | None]]) -> list[str]:
     """For each (group, setting): the label that tells it from the group's other settings ('' where the
     group has one setting, or the setting is unknown). A group is e.g. (task, strategy, backbone)."""
@@ -105,6 +115,6 @@ def split_by_setting(rows: list[RunRow]) -> list[RunRow]:
     was run in several settings; unchanged elsewhere. Rows without a known setting keep their name."""
     labels = setting_labels([((row.task, row.strategy, row.backbone), row.setting) for row in rows])
     return [
-        replace(row, strategy=f"{row.strategy} [{text}]") if text else row
+        replace(row, strategy=labelled(row.strategy, text)) if text else row
         for row, text in zip(rows, labels, strict=True)
     ]
