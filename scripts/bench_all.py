@@ -52,6 +52,10 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], list[str] | None]] = {
         "bench_attention_dropout.py", ["--repeats", "5"], ["--repeats", "2", "--steps", "1"],
         ["--backbone", "tiny", "--repeats", "1", "--steps", "1"],
     ),
+    "optimizer_step": (
+        "bench_optimizer_step.py", ["--repeats", "5"], ["--repeats", "2", "--steps", "1"],
+        ["--backbone", "tiny", "--repeats", "1", "--steps", "1"],
+    ),
     "overhead": (
         "bench_overhead.py", ["--steps", "6", "--warmup", "2", "--repeats", "3"],
         ["--steps", "3", "--warmup", "1", "--repeats", "2"],

@@ -109,6 +109,20 @@ def test_the_attention_dropout_benchmark_smoke_run_times_both_attentions(tmp_pat
     )
 
 
+def test_the_optimizer_step_benchmark_smoke_run_times_each_adamw_kernel(tmp_path) -> None:
+    out = tmp_path / "optimizer_step.json"
+    script("bench_optimizer_step.py", "--backbone", "tiny", "--repeats", "1", "--steps", "1",
+           "--out", str(out))  # fmt: skip
+    result = json.loads(out.read_text())
+    cases = result["cases"]
+    kernels = {f"update {k}" for k in ("loop", "foreach", "fused")} | {"train bf16 loop", "train bf16 fused"}
+    assert kernels == set(cases)
+    expected = cases["train bf16 loop"]["median"] / cases["train bf16 fused"]["median"]
+    assert result["headline"]["value"] == pytest.approx(expected) and result["headline"]["met"] == (
+        expected >= 1.05
+    )
+
+
 @pytest.mark.slow
 def test_the_compile_benchmark_smoke_run_reports_compile_time_and_break_even(tmp_path) -> None:
     out = tmp_path / "compile.json"

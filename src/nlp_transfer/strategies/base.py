@@ -23,7 +23,7 @@ from torchmetrics import Metric, MetricCollection
 from nlp_transfer.checkpoint_identity import IDENTITY_KEY, check_identity
 from nlp_transfer.models.backbone import hidden_size
 from nlp_transfer.results.predictions import PREDICTIONS_DIR
-from nlp_transfer.strategies.optimization import decay_groups
+from nlp_transfer.strategies.optimization import clip_gradients, decay_groups, steps_own_scaling
 from nlp_transfer.strategies.outputs import IGNORE_INDEX, ModelOutputs
 from nlp_transfer.strategies.task_level import TaskLevel, task_level
 from nlp_transfer.strategies.test_predictions import TestPredictions
@@ -237,6 +237,19 @@ class TransferModule(pl.LightningModule):
             return optimizer
         scheduler = self.scheduler_factory(optimizer, total_steps=self.trainer.estimated_stepping_batches)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def configure_gradient_clipping(
+        self,
+        optimizer: torch.optim.Optimizer,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
+    ) -> None:
+        """Lightning's clipping, also for the default fused AdamW (optimization.clip_gradients)."""
+        if not steps_own_scaling(optimizer):
+            super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
+            return
+        scaler = getattr(self.trainer.precision_plugin, "scaler", None)
+        clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm, scaler)
 
     def trainable_parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad)

@@ -1,4 +1,4 @@
-"""Optimizer parameter groups and learning-rate schedules shared by every strategy."""
+"""Optimizer parameter groups, learning-rate schedules and gradient clipping shared by every strategy."""
 
 from __future__ import annotations
 
@@ -8,6 +8,37 @@ import torch
 from torch import nn
 
 NO_DECAY_MARKERS = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+
+
+def steps_own_scaling(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether `optimizer.step()` unscales fp16 gradients itself (torch's fused Adam/AdamW/SGD do)."""
+    return bool(getattr(optimizer, "_step_supports_amp_scaling", False))
+
+
+def clip_gradients(
+    optimizer: torch.optim.Optimizer,
+    clip_val: float | None,
+    algorithm: str | None,
+    scaler: torch.amp.GradScaler | None = None,
+) -> None:
+    """Clip the gradients of `optimizer`'s parameters by total norm (default) or by value.
+
+    Why here and not in Lightning: its mixed-precision plugin refuses to clip for an optimizer that unscales
+    inside `step()` (a fused AdamW), because under fp16 loss scaling the gradients would still be scaled when
+    clipped. Under bf16-mixed or 32-true there is no scaler: the gradients are the true ones and this is the
+    clipping Lightning does for any other optimizer (`torch.nn.utils.clip_grad_norm_` over the optimizer's
+    parameters). Under 16-mixed the scaler unscales first (`GradScaler.unscale_`, torch's documented order
+    for clipping); the scaler then tells the fused step that the gradients are already unscaled.
+    """
+    if not clip_val or clip_val <= 0:
+        return
+    if scaler is not None:
+        scaler.unscale_(optimizer)
+    params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    if str(algorithm or "norm").lower() == "value":
+        torch.nn.utils.clip_grad_value_(params, clip_val)
+    else:
+        torch.nn.utils.clip_grad_norm_(params, clip_val)
 
 
 def decay_groups(named_parameters: Iterable[tuple[str, nn.Parameter]], weight_decay: float) -> list[dict]:
