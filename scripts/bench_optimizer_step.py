@@ -41,8 +41,8 @@ TARGET = 1.05  # whole bf16 training step, fused AdamW / per-tensor loop
 KERNELS = {"loop": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}
 
 
-def update(model: torch.nn.Module, kernel: str) -> tuple[torch.optim.Optimizer, Callable[[], None]]:
-    """An AdamW over `model` with the given kernel, and one clipped update of it."""
+def update(model: torch.nn.Module, kernel: str) -> Callable[[], None]:
+    """One clipped update of an AdamW over `model` with the given kernel, on the gradients `model` holds."""
     optimizer = torch.optim.AdamW(decay_groups(model.named_parameters(), 0.01), lr=0.0, **KERNELS[kernel])
     params = [p for p in model.parameters() if p.requires_grad]
 
@@ -50,12 +50,25 @@ def update(model: torch.nn.Module, kernel: str) -> tuple[torch.optim.Optimizer, 
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
 
-    return optimizer, step
+    return step
+
+
+def update_on(model: torch.nn.Module, kernel: str) -> Callable[[], None]:
+    """`update` on fixed random gradients, put back before each call (the training cases clear them)."""
+    grads = [(p, torch.randn_like(p) * 1e-3) for p in model.parameters()]
+    step = update(model, kernel)
+
+    def run() -> None:
+        for param, grad in grads:
+            param.grad = grad
+        step()
+
+    return run
 
 
 def train_steps(model: torch.nn.Module, head: torch.nn.Module, batches: list[dict], kernel: str) -> Callable:
     """bf16 training steps over `batches` with the given AdamW kernel."""
-    _, step = update(model, kernel)
+    step = update(model, kernel)
 
     def run() -> None:
         model.train()
@@ -72,11 +85,7 @@ def train_steps(model: torch.nn.Module, head: torch.nn.Module, batches: list[dic
 
 def cases_for(encoder: Any, head: torch.nn.Module, batches: list[dict]) -> dict[str, Callable[[], Any]]:
     model = torch.nn.ModuleDict({"encoder": encoder, "head": head})
-    for p in model.parameters():
-        p.grad = torch.randn_like(p) * 1e-3
-    cases: dict[str, Callable[[], Any]] = {}
-    for kernel in KERNELS:
-        cases[f"update {kernel}"] = update(model, kernel)[1]
+    cases: dict[str, Callable[[], Any]] = {f"update {kernel}": update_on(model, kernel) for kernel in KERNELS}
     for kernel in ("loop", "fused"):
         cases[f"train bf16 {kernel}"] = train_steps(encoder, head, batches, kernel)
     return cases
