@@ -118,6 +118,7 @@ def test_the_fingerprint_follows_what_changes_results_and_ignores_where_and_how_
     same = [
         "run_id=other", "logger=csv", "+trainer.enable_progress_bar=false", "callbacks.progress_bar=null",
         "force=true", "callbacks.last_checkpoint.every_n_train_steps=7", "task.num_workers=2",
+        "strategy.optimizer.fused=false", "+backbone.encoder.recompute_attention=false",
         f"paths.log_dir={tmp_path / 'elsewhere'}", f"paths.cache_dir={tmp_path / 'cache'}",
     ]  # fmt: skip
     moved = run_identity(compose_config([*TINY_FAST, *same], tmp_path / "b"))
