@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
 import pytorch_lightning as pl
+import torch
 from hydra.utils import instantiate
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.demos.boring_classes import BoringModel
 from transformers import BertConfig, DebertaV2Config, MPNetConfig, RobertaConfig
 
 from nlp_transfer.callbacks.validation_budget import ValidationBudgetError, ValidationBudgetGuard
-from nlp_transfer.preflight import ConfigError, check_config, position_limit
+from nlp_transfer.preflight import ConfigError, check_config, check_optimizer_arguments, position_limit
 from nlp_transfer.strategies.domain_adaptation import DomainLossSkippedError
 from tests.conftest import TINY_FAST, compose_config
 
@@ -65,6 +67,25 @@ def test_max_length_beyond_the_backbones_positions_is_refused_with_the_fix(run_t
     ):
         run_training("task.max_length=1024")
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_an_optimizer_argument_its_class_does_not_take_is_refused_before_training(run_training, tmp_path):
+    # Rprop has no fused kernel: the default AdamW's `fused: true` stays behind when only the target changes
+    refusal = r"torch.optim.rprop.Rprop takes no argument fused.*`~strategy.optimizer.fused`"
+    with pytest.raises(ConfigError, match=refusal):
+        run_training("strategy.optimizer._target_=torch.optim.Rprop")
+    assert not (tmp_path / "run" / "checkpoints").exists()
+    record = run_training("strategy.optimizer._target_=torch.optim.Rprop", "~strategy.optimizer.fused",
+                          output_dir=tmp_path / "fixed")  # fmt: skip
+    assert record["status"] == "ok"
+
+
+def test_optimizer_arguments_are_checked_against_the_class_only_where_it_can_say() -> None:
+    check_optimizer_arguments(functools.partial(torch.optim.AdamW, lr=1e-3, fused=True))
+    check_optimizer_arguments(functools.partial(lambda params, **anything: None, whatever=1))  # takes all
+    check_optimizer_arguments(None)
+    with pytest.raises(ConfigError, match=r"takes no argument betas2, fused"):
+        check_optimizer_arguments(functools.partial(torch.optim.Rprop, lr=0.1, betas2=0.9, fused=True))
 
 
 def test_position_limits_of_absolute_offset_and_relative_encoders() -> None:

@@ -3,7 +3,8 @@
 Two stages. `check_config` reads the composed config only (no torch, so a typo costs no imports): numeric
 keys that hold a string or a value out of range (`task.batch_size=abc`), and budgets that train zero steps
 (`trainer.max_steps=0`). `check_parts` runs once the data and the model are built, before any batch: a
-`task.max_length` beyond the backbone's position embeddings, and a domain-adaptation strategy whose
+`task.max_length` beyond the backbone's position embeddings, an optimizer given an argument its class does
+not take (`fused` kept after swapping AdamW for another optimizer), and a domain-adaptation strategy whose
 domain loss could never be computed with the configured batches (MMD/CORAL with one text per batch).
 Budgets whose validation never runs are refused by `callbacks.validation_budget`, which sees Lightning's
 own batch counts.
@@ -11,6 +12,7 @@ own batch counts.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -172,6 +174,7 @@ def check_parts(cfg: DictConfig, datamodule: Any, model: Any, encoder: Any) -> N
             f"{cfg.backbone.name!r}: the first longer batch would crash. Use `task.max_length={limit}` "
             f"(or less), or a backbone with more positions."
         )
+    check_optimizer_arguments(getattr(model, "optimizer_factory", None))
     min_rows = getattr(model, "min_domain_rows", None)
     if min_rows is None:
         return
@@ -189,4 +192,26 @@ def check_parts(cfg: DictConfig, datamodule: Any, model: Any, encoder: Any) -> N
             f"task.batch_size={datamodule.batch_size}: {strategy}'s domain loss needs at least {min_rows} "
             f"texts per domain in a batch, so it would be skipped on every step (plain fine-tuning under "
             f"a domain-adaptation name). Use `task.batch_size={max(min_rows, 2)}` or more."
+        )
+
+
+def check_optimizer_arguments(factory: Any) -> None:
+    """Refuse `strategy.optimizer` keys its class does not take: Lightning builds the optimizer only when
+    training starts, so the TypeError would come after the data and model were loaded (a `_partial_`)."""
+    target, keywords = getattr(factory, "func", None), getattr(factory, "keywords", None) or {}
+    if target is None:
+        return
+    try:
+        parameters = inspect.signature(target).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: let it speak for itself
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    unknown = sorted(set(keywords) - set(parameters))
+    if unknown:
+        name = f"{target.__module__}.{target.__qualname__}"
+        raise ConfigError(
+            f"strategy.optimizer: {name} takes no argument {', '.join(unknown)}. Remove it with "
+            + " ".join(f"`~strategy.optimizer.{key}`" for key in unknown)
+            + " (the default AdamW's `fused: true` stays behind when only `_target_` is changed)."
         )
