@@ -20,11 +20,18 @@ from typing import Any
 
 import torch
 
-from nlp_transfer.benchmarking import RESULTS_DIR, headline, report, write_json
+from nlp_transfer.benchmarking import report_ratios
 from nlp_transfer.models.backbone import from_package, random_bert, tokenizer_from_package
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_precision_eval import DATA, TOKENIZER, datamodule, fixed_shape_batches, interleaved, step_cases  # noqa: E402
+from bench_precision_eval import (  # noqa: E402
+    TOKENIZER,
+    datamodule,
+    fixed_shape_batches,
+    interleaved,
+    step_cases,
+    step_parser,
+)
 
 TARGET = 1.1  # the default bf16 step with the project's attention / with torch's (issue 14)
 LENGTHS = (128, 256)
@@ -37,13 +44,7 @@ def encoder(backbone: str, project_attention: bool) -> Any:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--backbone", default=TOKENIZER, help="a model package, or `tiny` (smoke test)")
-    parser.add_argument("--steps", type=int, default=2, help="batches per timed call")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "attention_dropout.json")
-    args = parser.parse_args()
+    args = step_parser(__doc__, "attention_dropout.json").parse_args()
     torch.manual_seed(0)
     tokenizer = tokenizer_from_package(TOKENIZER)
     models = {"project": encoder(args.backbone, True), "torch": encoder(args.backbone, False)}
@@ -66,21 +67,11 @@ def main() -> None:
         for length in LENGTHS
         for precision in ("fp32", "bf16")
     }
-    value = ratios["256 bf16: project / torch speed"]
-    summary = headline(
-        "default bf16 step, project attention / torch's", value, "×", f"≥ {TARGET}", value >= TARGET
-    )
-    result = report(
+    report_ratios(
         f"{args.backbone}: {args.steps} training steps of batch 16, per length and precision",
-        rows,
-        baseline="256 fp32 torch",
-        out=None,
-        summary=summary,
-    )
-    result["ratios"] = ratios
-    for name, ratio in ratios.items():
-        print(f"{name}: {ratio:.2f}×")
-    write_json(result, args.out)
+        rows, "256 fp32 torch", ratios, "256 bf16: project / torch speed",
+        "default bf16 step, project attention / torch's", TARGET, args.out,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

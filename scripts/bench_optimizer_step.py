@@ -22,19 +22,19 @@ from typing import Any
 
 import torch
 
-from nlp_transfer.benchmarking import RESULTS_DIR, headline, report, write_json
+from nlp_transfer.benchmarking import report_ratios
 from nlp_transfer.models.backbone import tokenizer_from_package
 from nlp_transfer.strategies.optimization import decay_groups
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_precision_eval import (  # noqa: E402
-    DATA,
     TOKENIZER,
     autocast,
     datamodule,
     encoder_of,
     fixed_shape_batches,
     interleaved,
+    step_parser,
 )
 
 TARGET = 1.05  # whole bf16 training step, fused AdamW / per-tensor loop
@@ -92,13 +92,7 @@ def cases_for(encoder: Any, head: torch.nn.Module, batches: list[dict]) -> dict[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--backbone", default=TOKENIZER, help="a model package, or `tiny` (smoke test)")
-    parser.add_argument("--steps", type=int, default=2, help="batches per timed training call")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "optimizer_step.json")
-    args = parser.parse_args()
+    args = step_parser(__doc__, "optimizer_step.json").parse_args()
     torch.manual_seed(0)
     tokenizer = tokenizer_from_package(TOKENIZER)
     encoder = encoder_of(args.backbone)
@@ -112,19 +106,11 @@ def main() -> None:
         "bf16 train step: loop / fused time": rows["train bf16 loop"]["median"]
         / rows["train bf16 fused"]["median"],
     }
-    value = ratios["bf16 train step: loop / fused time"]
-    summary = headline("bf16 training step, fused AdamW / loop", value, "×", f"≥ {TARGET}", value >= TARGET)
-    result = report(
+    report_ratios(
         f"{args.backbone}: AdamW update and {args.steps} bf16 training steps of 16 × 128, per kernel",
-        rows,
-        baseline="train bf16 loop",
-        out=None,
-        summary=summary,
-    )
-    result["ratios"] = ratios
-    for name, ratio in ratios.items():
-        print(f"{name}: {ratio:.2f}×")
-    write_json(result, args.out)
+        rows, "train bf16 loop", ratios, "bf16 train step: loop / fused time",
+        "bf16 training step, fused AdamW / loop", TARGET, args.out,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

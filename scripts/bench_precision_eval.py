@@ -138,17 +138,23 @@ def datamodule(args: argparse.Namespace, tokenizer: Any, **extra: Any) -> Classi
     return dm
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def step_parser(doc: str, out_name: str, steps: int = 2) -> argparse.ArgumentParser:
+    """The arguments every training-step benchmark takes: data, backbone (or `tiny`), steps, repeats, out."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--backbone", default=TOKENIZER, help="a model package, or `tiny` (smoke test)")
+    parser.add_argument("--steps", type=int, default=steps, help="batches per timed call")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / out_name)
+    return parser
+
+
+def main() -> None:
+    parser = step_parser(__doc__, "precision.json", steps=3)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--length", type=int, default=256)
-    parser.add_argument("--steps", type=int, default=3, help="batches per timed training/inference call")
-    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--eval-examples", type=int, default=None, help="cap the test split (default: all)")
     parser.add_argument("--quick", action="store_true", help="2 steps, 3 repeats, 400 eval examples")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "precision.json")
     args = parser.parse_args()
     if args.quick:
         args.steps, args.repeats = 2, 3

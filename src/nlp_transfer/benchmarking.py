@@ -166,3 +166,24 @@ def report(
         print(f"{summary['name']}: {value} {summary['unit']} (target {summary['target']}: {verdict})")
         result["headline"] = summary
     return write_json(result, out)
+
+
+def report_ratios(
+    name: str,
+    rows: dict[str, dict[str, float]],
+    baseline: str,
+    ratios: dict[str, float],
+    headline_ratio: str,
+    headline_name: str,
+    minimum: float,
+    out: Path,
+) -> dict:
+    """`report` for a benchmark whose target is one of several speed ratios (≥ `minimum`): the ratios are
+    printed and stored beside the cases, `ratios[headline_ratio]` is the headline; written to `out`."""
+    value = ratios[headline_ratio]
+    summary = headline(headline_name, value, "×", f"≥ {minimum}", value >= minimum)
+    result = report(name, rows, baseline=baseline, out=None, summary=summary)
+    result["ratios"] = ratios
+    for ratio_name, ratio in ratios.items():
+        print(f"{ratio_name}: {ratio:.2f}×")
+    return write_json(result, out)
