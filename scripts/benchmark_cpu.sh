@@ -7,11 +7,17 @@
 # Finished runs are committed under benchmarks/results/amazon_benchmark_cpu/runs/<job>/ (results.json,
 # run_identity.json, predictions/): restored into the sweep folder first, a rerun skips them (same config and
 # data: the run identity must match) and trains only what is missing.
+# The sweeps that go with it run the same way, each into benchmarks/results/<experiment>/:
+#   EXPERIMENT=validator_variety bash scripts/benchmark_cpu.sh   # + the benchmark's runs: validator_meta/
+#   EXPERIMENT=learning_curves bash scripts/benchmark_cpu.sh     # curves and plateau steps
+#   EXPERIMENT=precision_fp32 bash scripts/benchmark_cpu.sh      # the fp32 side of the bf16 accuracy check
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
-SWEEP=${NLP_TRANSFER_LOGS:-logs}/sentiment/multiruns/amazon_benchmark_cpu
-OUT=${BENCHMARK_OUT:-benchmarks/results/amazon_benchmark_cpu}
+EXPERIMENT=${EXPERIMENT:-amazon_benchmark_cpu}
+SWEEP=${NLP_TRANSFER_LOGS:-logs}/sentiment/multiruns/$EXPERIMENT
+OUT=${BENCHMARK_OUT:-benchmarks/results/$EXPERIMENT}
+BENCHMARK_RUNS=benchmarks/results/amazon_benchmark_cpu/runs
 mode=${1:-all}
 [[ $mode == run || $mode == collect || $mode == all ]] && shift || true
 
@@ -36,15 +42,29 @@ collect() {
     cp "$result" "$run/run_identity.json" "$dest"/
     [[ -d $run/predictions ]] && cp -r "$run/predictions" "$dest"/
   done
-  "$PY" -m nlp_transfer.results "$OUT/runs" --out "$OUT" --allow-incomplete || true
-  "$PY" -m nlp_transfer.cli compare "$OUT/runs" --baseline fine_tune --out "$OUT/compare.md" || true
-  "$PY" -m nlp_transfer.cli validators "$OUT/runs" --out "$OUT" || true
+  report
+}
+
+report() {
+  case $EXPERIMENT in
+    amazon_benchmark_cpu)
+      "$PY" -m nlp_transfer.results "$OUT/runs" --out "$OUT" --allow-incomplete || true
+      "$PY" -m nlp_transfer.cli compare "$OUT/runs" --baseline fine_tune --out "$OUT/compare.md" || true
+      "$PY" -m nlp_transfer.cli validators "$OUT/runs" --out "$OUT" || true ;;
+    validator_variety)  # pooled with the benchmark's runs: the validators' meta-evaluation
+      "$PY" -m nlp_transfer.cli validators "$BENCHMARK_RUNS" "$OUT/runs" --out benchmarks/results/validator_meta \
+        || true ;;
+    learning_curves)
+      "$PY" -m nlp_transfer.cli curves "$OUT/runs" --out "$OUT" || true ;;
+    *)
+      "$PY" -m nlp_transfer.results "$OUT/runs" --out "$OUT" --allow-incomplete || true ;;
+  esac
 }
 
 if [[ $mode != collect ]]; then
   restore
   start=$(date +%s)
-  "$PY" train.py -m experiment=amazon_benchmark_cpu "$@" || echo "some jobs failed (see runs.csv)"
+  "$PY" train.py -m experiment="$EXPERIMENT" "$@" || echo "some jobs failed (see runs.csv)"
   mkdir -p "$OUT"
   echo "$(date -u +%FT%TZ) $* : $(( $(date +%s) - start )) s" | tee -a "$OUT/wall_times.log"
 fi
