@@ -85,26 +85,73 @@ def test_learning_curves_score_only_source_validation_the_curves_read() -> None:
     assert targets == ["SourceValValidator"] and cfg.selection.get("oracle", True)
 
 
-BENCHMARK_RUNS = PROJECT_ROOT / "benchmarks/results/amazon_benchmark_cpu/runs"
-COMMITTED_RUNS = sorted(BENCHMARK_RUNS.glob("*/run_identity.json"))
+#: the sweeps scripts/benchmark_cpu.sh runs and commits under benchmarks/results/<experiment>/runs
+SCRIPTED_EXPERIMENTS = ("amazon_benchmark_cpu", "validator_variety", "learning_curves", "precision_fp32")
+COMMITTED_RUNS = sorted(
+    path
+    for experiment in SCRIPTED_EXPERIMENTS
+    for path in (PROJECT_ROOT / "benchmarks/results" / experiment / "runs").glob("*/run_identity.json")
+)
 
 
-@pytest.mark.parametrize("identity_file", COMMITTED_RUNS, ids=lambda path: path.parent.name)
-def test_the_committed_benchmark_runs_match_the_config_a_rerun_composes(identity_file, tmp_path) -> None:
-    """A config change that alters a benchmark cell's identity would make `scripts/benchmark_cpu.sh` refuse
-    the committed runs and silently retrain hours of cells: keep the committed cells valid (or say so)."""
-    from nlp_transfer.run_identity import _without_excluded, differing_keys, fingerprint, run_identity
-
+def rerun_overrides(identity_file: Path) -> list[str]:
+    """The overrides that select a committed run's cell in its experiment's grid, as the sweep composes it."""
+    experiment = identity_file.parents[2].name
     stored = json.loads(identity_file.read_text(encoding="utf-8"))["config"]
-    strategy = identity_file.parent.name.split("_minilm_")[0]
-    domain = stored["domain"]
+    pair = f"{stored['domain']['source']}-{stored['domain']['target']}"
+    swept = str(compose_config([f"experiment={experiment}"]).hydra.sweeper.params.domain).split(",")
     overrides = [
-        "experiment=amazon_benchmark_cpu",
-        f"strategy={strategy}",
-        f"domain=amazon_cycle/{domain['source']}-{domain['target']}",
+        f"experiment={experiment}",
+        f"strategy={identity_file.parent.name.split('_minilm_')[0]}",
+        f"domain={next(d for d in swept if d.endswith('/' + pair))}",
         f"seed={stored['seed']}",
         f"trainer.precision={stored['trainer']['precision']}",  # auto precision depends on the CPU
     ]
-    identity = run_identity(compose_config(overrides, tmp_path / "run"))
+    if experiment == "validator_variety":
+        overrides.append(f"strategy.domain_loss_weight={stored['strategy']['domain_loss_weight']}")
+    return overrides
+
+
+def committed_run_id(path: Path) -> str:
+    return f"{path.parents[2].name}/{path.parent.name}"
+
+
+def assert_a_rerun_composes_the_same_identity(identity_file: Path, tmp_path: Path) -> None:
+    from nlp_transfer.run_identity import _without_excluded, differing_keys, fingerprint, run_identity
+
+    stored = json.loads(identity_file.read_text(encoding="utf-8"))["config"]
+    identity = run_identity(compose_config(rerun_overrides(identity_file), tmp_path / "run"))
     old = _without_excluded(stored)
     assert identity["fingerprint"] == fingerprint(old), differing_keys(old, identity["config"])
+
+
+@pytest.mark.parametrize("identity_file", COMMITTED_RUNS, ids=committed_run_id)
+def test_the_committed_benchmark_runs_match_the_config_a_rerun_composes(identity_file, tmp_path) -> None:
+    """A config change that alters a benchmark cell's identity would make `scripts/benchmark_cpu.sh` refuse
+    the committed runs and silently retrain hours of cells: keep the committed cells valid (or say so)."""
+    assert_a_rerun_composes_the_same_identity(identity_file, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("experiment", "folder", "overrides"),
+    [
+        ("validator_variety", "mcc_minilm_sentiment_kitchen-dvd_w10.0_seed1",
+         ["strategy=mcc", "domain=amazon_cycle/kitchen-dvd", "strategy.domain_loss_weight=10.0", "seed=1"]),
+        ("learning_curves", "lora_minilm_sentiment_books-dvd_seed2",
+         ["strategy=lora", "domain=amazon_dev/books-dvd", "seed=2"]),
+    ],
+)  # fmt: skip
+def test_a_committed_run_of_each_companion_sweep_is_found_again_in_its_grid(
+    experiment: str, folder: str, overrides: list[str], tmp_path: Path
+) -> None:
+    """The check above, for the sweeps whose runs are not committed yet: from a run's stored identity (as
+    train.py writes it), the overrides that rerun its cell compose the same identity."""
+    from nlp_transfer.run_identity import run_identity
+
+    identity = run_identity(compose_config([f"experiment={experiment}", *overrides], tmp_path / "a"))
+    identity_file = tmp_path / experiment / "runs" / folder / "run_identity.json"
+    identity_file.parent.mkdir(parents=True)
+    identity_file.write_text(json.dumps(identity), encoding="utf-8")
+    assert_a_rerun_composes_the_same_identity(identity_file, tmp_path)
+    if experiment == "validator_variety":
+        assert "strategy.domain_loss_weight=10.0" in rerun_overrides(identity_file)
