@@ -66,15 +66,16 @@ def update_on(model: torch.nn.Module, kernel: str) -> Callable[[], None]:
     return run
 
 
-def train_steps(model: torch.nn.Module, head: torch.nn.Module, batches: list[dict], kernel: str) -> Callable:
-    """bf16 training steps over `batches` with the given AdamW kernel."""
+def train_steps(model: torch.nn.ModuleDict, batches: list[dict], kernel: str) -> Callable:
+    """bf16 training steps of encoder + head over `batches`, updating both with the given AdamW kernel."""
     step = update(model, kernel)
+    encoder, head = model["encoder"], model["head"]
 
     def run() -> None:
         model.train()
         for batch in batches:
             with autocast(True):
-                out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+                out = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
                 loss = torch.nn.functional.cross_entropy(head(out.last_hidden_state[:, 0]), batch["labels"])
             loss.backward()
             step()
@@ -84,10 +85,11 @@ def train_steps(model: torch.nn.Module, head: torch.nn.Module, batches: list[dic
 
 
 def cases_for(encoder: Any, head: torch.nn.Module, batches: list[dict]) -> dict[str, Callable[[], Any]]:
+    """Every case updates the same parameters: the encoder's and the head's."""
     model = torch.nn.ModuleDict({"encoder": encoder, "head": head})
     cases: dict[str, Callable[[], Any]] = {f"update {kernel}": update_on(model, kernel) for kernel in KERNELS}
     for kernel in ("loop", "fused"):
-        cases[f"train bf16 {kernel}"] = train_steps(encoder, head, batches, kernel)
+        cases[f"train bf16 {kernel}"] = train_steps(model, batches, kernel)
     return cases
 
 

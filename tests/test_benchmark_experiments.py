@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from pathlib import Path
@@ -94,12 +95,18 @@ COMMITTED_RUNS = sorted(
 )
 
 
+@functools.cache
+def swept_domains(experiment: str) -> tuple[str, ...]:
+    """The domain entries an experiment's grid sweeps (composed once per experiment, not once per run)."""
+    return tuple(str(compose_config([f"experiment={experiment}"]).hydra.sweeper.params.domain).split(","))
+
+
 def rerun_overrides(identity_file: Path) -> list[str]:
     """The overrides that select a committed run's cell in its experiment's grid, as the sweep composes it."""
     experiment = identity_file.parents[2].name
     stored = json.loads(identity_file.read_text(encoding="utf-8"))["config"]
     pair = f"{stored['domain']['source']}-{stored['domain']['target']}"
-    swept = str(compose_config([f"experiment={experiment}"]).hydra.sweeper.params.domain).split(",")
+    swept = swept_domains(experiment)
     overrides = [
         f"experiment={experiment}",
         f"strategy={identity_file.parent.name.split('_minilm_')[0]}",
