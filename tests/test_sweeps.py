@@ -69,9 +69,13 @@ def test_amazon_grid_of_two_strategies_becomes_the_table(tmp_path: Path) -> None
         for domain, cell in zip(DOMAINS, row[1:5], strict=True):
             assert cell == f"{score[(row[0], domain, domain)]:.4f}"
     assert {p.name for p in sweep_dir.glob("*.png")} == {
-        "heatmap_sentiment_fine_tune.png", "heatmap_sentiment_dann.png", "strategies_sentiment.png"
+        "heatmap_sentiment_fine_tune.png", "heatmap_sentiment_dann.png", "strategies_sentiment.png",
+        "compare_sentiment_tiny.png",  # the sweep's end also compares dann with fine_tune, per pair
     }  # fmt: skip
     assert len((sweep_dir / "runs.csv").read_text().splitlines()) == 33
+    compared = (sweep_dir / "compare.md").read_text()
+    assert "dann − fine_tune" in compared
+    assert all(f"| {s} → {t} | " in compared for s, t in pairs)
 
 
 @pytest.mark.slow

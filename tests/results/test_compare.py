@@ -7,10 +7,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 
+from nlp_transfer.callbacks.sweep_report import WriteSweepReport
 from nlp_transfer.cli import main
-from nlp_transfer.results.compare import CompareError, compare_sweep
+from nlp_transfer.results.compare import (
+    CompareError,
+    StrategyComparison,
+    compare_sweep,
+    difference_grids,
+    write_comparison,
+)
 from nlp_transfer.results.predictions import prediction_path, read_predictions, write_predictions
+from nlp_transfer.results.stats import Comparison, Interval
 
 STRATEGIES = ("fine_tune", "feature_extraction")
 SEEDS = (1, 2)
@@ -29,7 +38,7 @@ def sweep(run_training, tmp_path: Path) -> tuple[Path, dict]:
     return tmp_path / "sweep", records
 
 
-def test_compare_pairs_average_and_refusals(sweep, capsys) -> None:
+def test_compare_pairs_average_report_and_refusals(sweep, capsys) -> None:
     sweep_dir, records = sweep
     [result] = compare_sweep(sweep_dir, "fine_tune", resamples=500)
     assert (result.task, result.strategy, result.metric) == ("sentiment", "feature_extraction", "acc")
@@ -51,6 +60,22 @@ def test_compare_pairs_average_and_refusals(sweep, capsys) -> None:
     table = (sweep_dir / "compare.md").read_text()
     assert "feature_extraction − fine_tune" in table
     assert all(f"| books → {t} |" in table for t in targets) and "| **average** |" in table
+    [figure] = sweep_dir.glob("compare_sentiment_*.png")  # the difference heatmap beside the table
+    assert plt_image_shape(figure)[0] > 100
+
+    # the sweep's end-of-run report writes the same comparison (and nothing when the baseline is absent)
+    figure.unlink(), (sweep_dir / "compare.md").unlink()
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep_dir)}}})
+    WriteSweepReport().on_multirun_end(config)
+
+    def differences(text: str) -> list[list[str]]:  # pair and Δ mean: the same at any resample count
+        return [line.split("|")[1:3] for line in text.splitlines() if line.startswith("| ")]
+
+    assert differences((sweep_dir / "compare.md").read_text()) == differences(table)
+    assert len(list(sweep_dir.glob("compare_sentiment_*.png"))) == 1
+    (sweep_dir / "compare.md").unlink()
+    WriteSweepReport(plots=False, compare_baseline="dann").on_multirun_end(config)
+    assert not (sweep_dir / "compare.md").exists() and (sweep_dir / "results_sentiment.md").is_file()
 
     assert main(["compare", str(sweep_dir), "--baseline", "dann"]) == 2
     assert "Baseline 'dann' has no successful cross-domain run" in capsys.readouterr().err
@@ -69,6 +94,47 @@ def test_compare_pairs_average_and_refusals(sweep, capsys) -> None:
     path.unlink()  # a run without its prediction file: refused, naming the fix
     assert main(["compare", str(sweep_dir), "--baseline", "fine_tune"]) == 2
     assert "has no prediction file kitchen_test.npz" in capsys.readouterr().err
+
+
+def plt_image_shape(path: Path) -> tuple[int, ...]:
+    """(height, width, channels) of a written PNG, read back."""
+    import matplotlib.image
+
+    return matplotlib.image.imread(path).shape
+
+
+def _comparison(mean: float, p_value: float) -> Comparison:
+    return Comparison(Interval(mean, mean - 0.01, mean + 0.01, 3), p_value)
+
+
+def test_difference_grid_holds_each_strategys_pairs_average_and_holm_significance(tmp_path: Path) -> None:
+    """Rows = strategies, columns = the pairs any strategy shares with the baseline + the average; a pair
+    a strategy did not run is nan; significance is Holm's p ≤ 0.05 for pairs and the average's own p."""
+    ab, ba, bc = ("a", "b"), ("b", "a"), ("b", "c")
+    dann = StrategyComparison(
+        "sentiment", "tiny", "dann", "acc",
+        pairs={ab: _comparison(0.02, 0.01), ba: _comparison(-0.01, 0.30)},
+        holm_p={ab: 0.02, ba: 0.30},
+        average=_comparison(0.005, 0.04),
+    )  # fmt: skip
+    mcc = StrategyComparison(
+        "sentiment", "tiny", "mcc", "acc",
+        pairs={ab: _comparison(0.03, 0.02), bc: _comparison(0.04, 0.001)},
+        holm_p={ab: 0.06, bc: 0.002},  # Holm lifts a.b's 0.02 above α: not significant
+        average=_comparison(0.035, 0.20),
+    )  # fmt: skip
+    ner = dataclasses.replace(dann, task="ner", metric="entity_f1")
+    ner_grid, grid = difference_grids([dann, mcc, ner])  # one grid per (task, backbone), sorted
+    assert (grid.task, ner_grid.task, ner_grid.metric) == ("sentiment", "ner", "entity_f1")
+    assert grid.strategies == ["dann", "mcc"]
+    assert grid.columns == ["a → b", "b → a", "b → c", "average"]
+    expected = np.array([[0.02, -0.01, np.nan, 0.005], [0.03, np.nan, 0.04, 0.035]])
+    np.testing.assert_allclose(grid.difference, expected)
+    assert grid.significant.tolist() == [[True, False, False, True], [False, False, True, False]]
+
+    markdown, figure = write_comparison([dann, mcc], "fine_tune", tmp_path / "compare.md")
+    assert "dann − fine_tune" in markdown.read_text() and figure.name == "compare_sentiment_tiny.png"
+    assert plt_image_shape(figure)[0] > 100
 
 
 def test_ner_score_parts_give_seqeval_micro_f1() -> None:

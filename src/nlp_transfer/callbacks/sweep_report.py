@@ -6,6 +6,8 @@ end-of-sweep callbacks last to first), so a sweep with failed cells still gets i
 while drawing is logged rather than allowed to hide the sweep's own exit status. Runs whose results.json
 is unreadable or incomplete are left out of the tables, listed in the log and in incomplete_runs.csv;
 the failed-jobs check counts unreadable and still-running ones as failed jobs (non-zero exit).
+When the sweep holds the comparison baseline (`compare_baseline`, fine_tune by default) and another
+strategy on a shared pair, it also writes `nlp-transfer compare`'s compare.md and difference heatmaps.
 With `logger=wandb` the report also becomes one summary run of the sweep's W&B group
 (nlp_transfer.wandb_sweep_summary).
 """
@@ -25,11 +27,15 @@ log = logging.getLogger(__name__)
 
 
 class WriteSweepReport(Callback):
-    """Args: enabled (off for Optuna searches, whose trials are not cells of a table); plots (figures too)."""
+    """Args: enabled (off for Optuna searches, whose trials are not cells of a table); plots (figures too);
+    compare_baseline (the strategy `compare` is run against; null: no comparison)."""
 
-    def __init__(self, enabled: bool = True, plots: bool = True) -> None:
+    def __init__(
+        self, enabled: bool = True, plots: bool = True, compare_baseline: str | None = "fine_tune"
+    ) -> None:
         self.enabled = enabled
         self.plots = plots
+        self.compare_baseline = compare_baseline
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if not self.enabled:
@@ -55,7 +61,33 @@ class WriteSweepReport(Callback):
         log.info(
             "Results of the sweep: %s (%d figures, runs.csv beside them)", tables, len(written["figures"])
         )
+        written["figures"] += self._write_comparison(sweep_dir, written)
         self._log_to_wandb(config, sweep_dir, written)
+
+    def _write_comparison(self, sweep_dir: Path, written: dict[str, list[Path]]) -> list[Path]:
+        """compare.md (under `written["comparison"]`) and its heatmaps (returned, to join the figures) when
+        the sweep has the baseline and something to compare with it; one that cannot be compared is logged,
+        not failed."""
+        if self.compare_baseline is None:
+            return []
+        from nlp_transfer.results.compare import CompareError, compare_sweep, write_comparison
+
+        try:
+            results = compare_sweep(sweep_dir, self.compare_baseline)
+            if not results:
+                return []
+            markdown, *figures = write_comparison(
+                results, self.compare_baseline, sweep_dir / "compare.md", self.plots
+            )
+        except CompareError as err:
+            log.info("No comparison against %s written: %s", self.compare_baseline, err)
+            return []
+        except Exception:  # as for the table: a problem here must not mask the sweep's outcome
+            log.exception("Comparing %s failed; run `nlp-transfer compare` on it.", sweep_dir)
+            return []
+        written["comparison"] = [markdown]
+        log.info("Paired comparison against %s: %s", self.compare_baseline, markdown)
+        return figures
 
     def _log_to_wandb(self, config: DictConfig, sweep_dir: Path, written: dict[str, list[Path]]) -> None:
         """With `logger=wandb`: the report as one more run of the sweep's group (offline unless logged in)."""

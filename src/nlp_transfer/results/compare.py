@@ -46,6 +46,48 @@ class StrategyComparison:
         return win_tie_loss([c.difference for c in self.pairs.values()])
 
 
+@dataclass
+class DifferenceGrid:
+    """Strategies × (pairs + the average) of one task and backbone, for the difference heatmap: the mean
+    difference to the baseline (nan where a strategy did not run a pair) and whether it is significant
+    (Holm-corrected p ≤ α over a strategy's pairs; the average's own bootstrap p)."""
+
+    task: str
+    backbone: str
+    metric: str
+    strategies: list[str]
+    columns: list[str]
+    difference: np.ndarray
+    significant: np.ndarray
+
+
+def difference_grids(results: list[StrategyComparison]) -> list[DifferenceGrid]:
+    """One grid per (task, backbone) of `compare_sweep`'s results; columns: the pairs any strategy shares
+    with the baseline (sorted), then "average" (over each strategy's own shared pairs)."""
+    by_group: dict[tuple[str, str], list[StrategyComparison]] = defaultdict(list)
+    for result in results:
+        by_group[(result.task, result.backbone)].append(result)
+    grids = []
+    for (task, backbone), group in sorted(by_group.items()):
+        pairs = sorted({pair for result in group for pair in result.pairs})
+        difference = np.full((len(group), len(pairs) + 1), np.nan)
+        significant = np.zeros(difference.shape, dtype=bool)
+        for i, result in enumerate(group):
+            for j, pair in enumerate(pairs):
+                if pair in result.pairs:
+                    difference[i, j] = result.pairs[pair].difference.mean
+                    significant[i, j] = result.holm_p[pair] <= ALPHA
+            difference[i, -1] = result.average.difference.mean
+            significant[i, -1] = result.average.p_value <= ALPHA
+        columns = [f"{source} → {target}" for source, target in pairs] + ["average"]
+        grids.append(
+            DifferenceGrid(
+                task, backbone, group[0].metric, [r.strategy for r in group], columns, difference, significant
+            )
+        )
+    return grids
+
+
 def _load(row: RunRow) -> Predictions:
     path = prediction_path(row.evaluated_from or row.path, row.target)
     if not path.is_file():
@@ -175,3 +217,17 @@ def compare_markdown(results: list[StrategyComparison], baseline: str) -> str:
         f"at α = {ALPHA} after a Holm correction over the strategy's pairs. A tie is a CI containing 0."
     )
     return "\n".join(lines) + "\n"
+
+
+def write_comparison(
+    results: list[StrategyComparison], baseline: str, out: Path, plots: bool = True
+) -> list[Path]:
+    """The Markdown table at `out` and, with `plots`, one difference heatmap per (task, backbone) beside it
+    (`compare_<task>_<backbone>.png`); returns the paths written."""
+    out.write_text(compare_markdown(results, baseline), encoding="utf-8")
+    written = [out]
+    if plots:
+        from nlp_transfer.results.plots import difference_heatmap
+
+        written += [difference_heatmap(grid, baseline, out.parent) for grid in difference_grids(results)]
+    return written

@@ -18,24 +18,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline", default="fine_tune", help="the strategy to compare against")
     parser.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples")
     parser.add_argument("--out", type=Path, default=None, help="Markdown file (default: <sweep>/compare.md)")
+    parser.add_argument(
+        "--no-plots", action="store_true", help="skip the difference heatmaps (compare_<task>_<backbone>.png)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_compare(args.sweep_dir, args.baseline, args.resamples, args.out)
+    return run_compare(args.sweep_dir, args.baseline, args.resamples, args.out, plots=not args.no_plots)
 
 
-def run_compare(sweep_dir: Path, baseline: str, resamples: int, out: Path | None) -> int:
-    """`nlp-transfer compare`: print the comparison and write it (exit 2 with the reason when refused)."""
-    from nlp_transfer.results.compare import CompareError, compare_markdown, compare_sweep
+def run_compare(sweep_dir: Path, baseline: str, resamples: int, out: Path | None, plots: bool = True) -> int:
+    """`nlp-transfer compare`: print the comparison and write it, with one difference heatmap per task and
+    backbone beside the Markdown file (exit 2 with the reason when refused)."""
+    from nlp_transfer.results.compare import CompareError, compare_markdown, compare_sweep, write_comparison
 
     try:
         results = compare_sweep(sweep_dir, baseline, resamples=resamples)
     except (CompareError, FileNotFoundError) as err:
         print(f"nlp-transfer compare: {err}", file=sys.stderr)
         return 2
-    text = compare_markdown(results, baseline)
-    out = out or sweep_dir / "compare.md"
-    out.write_text(text, encoding="utf-8")
-    print(text)
-    print(f"wrote markdown: {out}")
+    print(compare_markdown(results, baseline))
+    markdown, *figures = write_comparison(results, baseline, out or sweep_dir / "compare.md", plots)
+    print(f"wrote markdown: {markdown}")
+    for figure in figures:
+        print(f"wrote figure: {figure}")
     return 0

@@ -1,12 +1,17 @@
-"""Figures of a sweep: a source × target heatmap per task and strategy, and strategies' averages."""
+"""Figures of a sweep: a source × target heatmap per task and strategy, strategies' averages, and each
+strategy's difference to a baseline per pair (`nlp-transfer compare`)."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nlp_transfer.results.collect import RunRow
 from nlp_transfer.results.tables import seed_averages, seedwise_interval, task_grid
+
+if TYPE_CHECKING:
+    from nlp_transfer.results.compare import DifferenceGrid
 
 
 def color_range(values: list[float]) -> tuple[float, float]:
@@ -91,3 +96,40 @@ def strategy_bars(rows: list[RunRow], task: str, out_dir: Path) -> Path:
     ax.set_ylabel("cross-domain average")
     ax.set_title(f"{task}: strategies, average target score")
     return save_figure(fig, out_dir / f"strategies_{task}.png")
+
+
+def difference_heatmap(grid: DifferenceGrid, baseline: str, out_dir: Path) -> Path:
+    """Strategies × pairs (+ the average): the mean difference to `baseline` on a diverging scale centred
+    on 0 and fitted to the largest |Δ|; cells that are not significant (Holm over the strategy's pairs;
+    the average's own p) are hatched, so a reader sees at once which gaps the test set supports."""
+    import numpy as np
+    from matplotlib.patches import Rectangle
+
+    plt = _pyplot()
+    rows, columns = grid.difference.shape
+    finite = grid.difference[np.isfinite(grid.difference)]
+    reach = max(0.01, float(np.abs(finite).max())) if finite.size else 0.01
+    fig, ax = plt.subplots(figsize=(1.3 * columns + 3, 0.45 * rows + 2))
+    image = ax.imshow(grid.difference, cmap="RdBu", vmin=-reach, vmax=reach, aspect="auto")
+    for i in range(rows):
+        for j in range(columns):
+            value = grid.difference[i, j]
+            if math.isnan(value):
+                ax.text(j, i, "—", ha="center", va="center", fontsize=8)
+                continue
+            mark = " ✓" if grid.significant[i, j] else ""
+            ax.text(j, i, f"{value:+.3f}{mark}", ha="center", va="center", fontsize=8)
+            if not grid.significant[i, j]:
+                hatch = Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", linewidth=0)
+                ax.add_patch(hatch)
+                hatch.set_edgecolor("0.55")
+    ax.axvline(columns - 1.5, color="black", linewidth=1)  # the average apart from the pairs
+    ax.set_xticks(range(columns), grid.columns, rotation=30, ha="right")
+    ax.set_yticks(range(rows), grid.strategies)
+    ax.set_title(
+        f"{grid.task} ({grid.backbone}): target/test {grid.metric} − {baseline}\n"
+        "hatched: not significant at α = 0.05 (paired bootstrap; pairs Holm-corrected); ✓ significant"
+    )
+    fig.colorbar(image, ax=ax, label=f"Δ {grid.metric}")
+    name = f"compare_{grid.task}_{grid.backbone}.png".replace(" ", "_")
+    return save_figure(fig, out_dir / name)
