@@ -17,6 +17,7 @@ NOISE = {
     "Lightning's 'multiple ModelCheckpoint' warning": "multiple `ModelCheckpoint`",
     "Lightning's model summary": "Total FLOPs",
     "Lightning's test table (a column per DataLoader)": "Test metric",
+    "Lightning's note on each checkpoint save": "`weights_only` was not set",
 }
 
 

@@ -17,6 +17,8 @@ from hydra.experimental.callback import Callback
 
 LIGHTNING_RANK_ZERO_LOGGER = "pytorch_lightning.utilities.rank_zero"
 LITLOGGER_TIP = "💡 Tip: For seamless cloud logging"
+LIGHTNING_CHECKPOINT_LOGGER = "pytorch_lightning.trainer.connectors.checkpoint_connector"
+SAVE_DEFAULT_NOTE = "`weights_only` was not set, defaulting to `False`."
 
 
 class _DropLitLoggerTip(logging.Filter):
@@ -27,6 +29,15 @@ class _DropLitLoggerTip(logging.Filter):
         return not str(record.msg).startswith(LITLOGGER_TIP)
 
 
+class _DropSaveDefaultNote(logging.Filter):
+    """Lightning ≥ 2.6 logs that `weights_only` defaults to False each time a checkpoint is *written*
+    without it (`trainer.save_checkpoint`, as LastCheckpoint does: a full state, for resuming). It reads
+    like an unsafe load, but every read of a checkpoint here is weights-only (checkpoint_io.py)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return str(record.msg) != SAVE_DEFAULT_NOTE
+
+
 def quiet_known_noise() -> None:
     """Filter the messages every default run printed that say nothing about the run (idempotent)."""
     # Lightning's own pytree helper still builds torch's LeafSpec, which torch ≥ 2.9 deprecates (a
@@ -34,9 +45,13 @@ def quiet_known_noise() -> None:
     warnings.filterwarnings(
         "ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning
     )
-    lightning_log = logging.getLogger(LIGHTNING_RANK_ZERO_LOGGER)
-    if not any(isinstance(f, _DropLitLoggerTip) for f in lightning_log.filters):
-        lightning_log.addFilter(_DropLitLoggerTip())
+    for logger_name, drop in (
+        (LIGHTNING_RANK_ZERO_LOGGER, _DropLitLoggerTip),
+        (LIGHTNING_CHECKPOINT_LOGGER, _DropSaveDefaultNote),
+    ):
+        library_log = logging.getLogger(logger_name)
+        if not any(isinstance(f, drop) for f in library_log.filters):
+            library_log.addFilter(drop())
 
 
 class QuietConsole(Callback):

@@ -87,9 +87,7 @@ class LastCheckpoint(Checkpoint):
             return
         self._saved_at_step = trainer.global_step
         tmp = self.path.with_name(self.path.name + TMP_SUFFIX)
-        # collective: every rank calls it, only rank 0 writes, then a barrier; the full state (weights_only
-        # False: optimizer, loops, callbacks), said explicitly so Lightning does not log its default each save
-        trainer.save_checkpoint(tmp, weights_only=False)
+        trainer.save_checkpoint(tmp)  # collective: every rank calls it, only rank 0 writes, then a barrier
         if trainer.is_global_zero:
             _fsync(tmp)
             os.replace(tmp, self.path)
