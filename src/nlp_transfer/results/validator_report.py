@@ -192,7 +192,8 @@ def sweep_cost(runs: list[RunPoints], task: str) -> str:
     hours, minutes = divmod(round(total / 60), 60)
     return (
         f"Training time: {hours} h {minutes:02d} min, the sum of `cost.wall_seconds` over {len(timed)} of "
-        f"{len(mine)} runs (the sweep's wall time where they ran one after another)."
+        f"{len(mine)} runs (the sweep's wall time where they ran one after another; runs trained side by "
+        "side each count their own wall time)."
     )
 
 
