@@ -61,33 +61,33 @@ class WriteSweepReport(Callback):
         log.info(
             "Results of the sweep: %s (%d figures, runs.csv beside them)", tables, len(written["figures"])
         )
-        written["figures"] += self._write_comparison(sweep_dir, written)
+        self._write_comparison(sweep_dir, written)
         self._log_to_wandb(config, sweep_dir, written)
 
-    def _write_comparison(self, sweep_dir: Path, written: dict[str, list[Path]]) -> list[Path]:
-        """compare.md (under `written["comparison"]`) and its heatmaps (returned, to join the figures) when
-        the sweep has the baseline and something to compare with it; one that cannot be compared is logged,
+    def _write_comparison(self, sweep_dir: Path, written: dict[str, list[Path]]) -> None:
+        """compare.md (added to `written` as "comparison") and its heatmaps (added to its figures) when the
+        sweep has the baseline and something to compare with it; one that cannot be compared is logged,
         not failed."""
         if self.compare_baseline is None:
-            return []
+            return
         from nlp_transfer.results.compare import CompareError, compare_sweep, write_comparison
 
         try:
             results = compare_sweep(sweep_dir, self.compare_baseline)
             if not results:
-                return []
+                return
             markdown, *figures = write_comparison(
                 results, self.compare_baseline, sweep_dir / "compare.md", self.plots
             )
         except CompareError as err:
             log.info("No comparison against %s written: %s", self.compare_baseline, err)
-            return []
+            return
         except Exception:  # as for the table: a problem here must not mask the sweep's outcome
             log.exception("Comparing %s failed; run `nlp-transfer compare` on it.", sweep_dir)
-            return []
+            return
         written["comparison"] = [markdown]
+        written["figures"] += figures
         log.info("Paired comparison against %s: %s", self.compare_baseline, markdown)
-        return figures
 
     def _log_to_wandb(self, config: DictConfig, sweep_dir: Path, written: dict[str, list[Path]]) -> None:
         """With `logger=wandb`: the report as one more run of the sweep's group (offline unless logged in)."""

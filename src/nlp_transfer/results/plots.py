@@ -120,9 +120,8 @@ def difference_heatmap(grid: DifferenceGrid, baseline: str, out_dir: Path) -> Pa
             mark = " ✓" if grid.significant[i, j] else ""
             ax.text(j, i, f"{value:+.3f}{mark}", ha="center", va="center", fontsize=8)
             if not grid.significant[i, j]:
-                hatch = Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", linewidth=0)
-                ax.add_patch(hatch)
-                hatch.set_edgecolor("0.55")
+                cell = (j - 0.5, i - 0.5)
+                ax.add_patch(Rectangle(cell, 1, 1, fill=False, hatch="///", edgecolor="0.55", linewidth=0))
     ax.axvline(columns - 1.5, color="black", linewidth=1)  # the average apart from the pairs
     ax.set_xticks(range(columns), grid.columns, rotation=30, ha="right")
     ax.set_yticks(range(rows), grid.strategies)
