@@ -8,6 +8,8 @@ and results.json. The lock is an OS file lock (`flock`) on `run.lock`, whose con
   simply taken over (logged); the file itself is never deleted (deleting a lock file races with openers);
 * DDP: every rank runs train(); only global rank 0 takes the lock, for all ranks of its run;
 * multiruns in one process: each job locks its own subfolder and releases it when the job ends;
+* several workers on one sweep (the same `-m` command started more than once): a job whose folder
+  another worker holds is skipped by the others (train.py), so each job is trained once;
 * another host: on NFSv4 and most cluster file systems flock is cluster-wide; a holder on a host that
   died keeps it until the server's lease expires (NFS: ~90 s). A SLURM requeue of the same job (same
   SLURM_JOB_ID, which SLURM only restarts after the old incarnation is gone) waits up to
@@ -144,6 +146,27 @@ class RunLock:
         finally:
             os.close(self._fd)
             self._fd = None
+
+
+def live_holder(run_dir: str | Path) -> dict[str, Any] | None:
+    """Who is training in `run_dir` now (pid, host, SLURM job), or None when nobody is.
+
+    Read from the lock file's content, never by taking the lock (a probe that took it, even shared,
+    could make a job starting at that instant fail): a holder clears the content when it releases, and
+    one that died is recognised by its pid (this host) or by being an earlier run of this SLURM job.
+    A holder on another host cannot be checked from here and counts as live. Used by the end of a
+    sweep, where another worker of the same sweep may still be training a job (`sweep_status`).
+    """
+    path = Path(run_dir) / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # no lock file: never started here
+        return None
+    try:
+        holder = _read_holder(fd)
+    finally:
+        os.close(fd)
+    return holder if holder and not _is_gone(holder) else None
 
 
 def _read_holder(fd: int) -> dict[str, Any]:

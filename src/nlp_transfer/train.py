@@ -37,7 +37,7 @@ from nlp_transfer.results.predictions import prediction_files
 from nlp_transfer.results.record import Cost, RunConfig, RunRecord, Selection, callback_sections, environment
 from nlp_transfer.resume import claim_run_dir, describe_checkpoint, resume_checkpoint
 from nlp_transfer.run_identity import check_data, run_identity, write_identity
-from nlp_transfer.run_lock import RunLock
+from nlp_transfer.run_lock import RunDirLocked, RunLock
 from nlp_transfer.source_domains import checked_sources, source_name
 
 log = logging.getLogger(__name__)
@@ -262,7 +262,10 @@ def main(cfg: DictConfig) -> float | None:
     """`python train.py [overrides]`: train one job (or one job per combination with `-m`).
 
     In a multirun a failing job is logged and recorded (status `failed` in its results.json) and the
-    sweep goes on; the sweep's exit code is then non-zero (see callbacks/sweep_status.py).
+    sweep goes on; the sweep's exit code is then non-zero (see callbacks/sweep_status.py). A job whose
+    run dir another process is training (its run.lock is held: the same sweep started in a second
+    shell, or on another node) is skipped, not failed: several workers can share one sweep, each job
+    trained by the first to reach it.
     """
     if _in_multirun():  # later jobs of this process copy the backbone the first one read
         from nlp_transfer.models.pretrained_memo import reuse_loaded_weights
@@ -273,6 +276,11 @@ def main(cfg: DictConfig) -> float | None:
     except RunInterrupted as interrupted:  # also ends a multirun: the same command resumes it
         log.error("Run %s; recorded as interrupted, the same command resumes it.", interrupted)
         sys.exit(interrupted.exit_code)
+    except RunDirLocked as held:
+        if not _in_multirun():
+            raise
+        log.warning("Skipped here, another worker of this sweep is training it: %s", held)
+        return None
     except Exception:
         if not _in_multirun():
             raise
