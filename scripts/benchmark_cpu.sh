@@ -11,6 +11,9 @@
 #   EXPERIMENT=validator_variety bash scripts/benchmark_cpu.sh   # + the benchmark's runs: validator_meta/
 #   EXPERIMENT=learning_curves bash scripts/benchmark_cpu.sh     # curves and plateau steps
 #   EXPERIMENT=precision_fp32 bash scripts/benchmark_cpu.sh      # the fp32 side of the bf16 accuracy check
+#   EXPERIMENT=tune_lora bash scripts/benchmark_cpu.sh           # LoRA's r × lr on the development pairs
+#   EXPERIMENT=tune_da_weights bash scripts/benchmark_cpu.sh     # DANN/CDAN/MMD weights (then CORAL's:
+#     … run strategy=coral strategy.domain_loss_weight=3000.0,10000.0,30000.0), each with tuning.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
@@ -56,6 +59,9 @@ report() {
         || true ;;
     learning_curves)
       "$PY" -m nlp_transfer.cli curves "$OUT/runs" --out "$OUT" || true ;;
+    tune_*)  # defaults chosen on source validation of the development pairs (tuning.md)
+      "$PY" -m nlp_transfer.results "$OUT/runs" --out "$OUT" --allow-incomplete || true
+      "$PY" -m nlp_transfer.cli tune "$OUT/runs" --out "$OUT" || true ;;
     *)
       "$PY" -m nlp_transfer.results "$OUT/runs" --out "$OUT" --allow-incomplete || true ;;
   esac

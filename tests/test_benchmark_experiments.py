@@ -162,3 +162,29 @@ def test_a_committed_run_of_each_companion_sweep_is_found_again_in_its_grid(
     assert_a_rerun_composes_the_same_identity(identity_file, tmp_path)
     if experiment == "validator_variety":
         assert "strategy.domain_loss_weight=10.0" in rerun_overrides(identity_file)
+
+
+def test_the_tuning_sweeps_run_on_development_pairs_only_one_folder_per_setting() -> None:
+    lora = [values(job) for job in plan("experiment=tune_lora")]
+    assert len(lora) == 2 * 2 * 3 and {j["strategy"] for j in lora} == {"lora"}
+    assert {(j["strategy.r"], j["strategy.optimizer.lr"]) for j in lora} == {
+        (r, lr) for r in ("8", "16") for lr in ("0.0005", "0.001", "0.002")
+    }
+    weights = [values(job) for job in plan("experiment=tune_da_weights")]
+    assert len(weights) == 3 * 3 * 2
+    assert {(j["strategy"], j["strategy.domain_loss_weight"]) for j in weights} == {
+        (s, w) for s in ("dann", "cdan", "mmd") for w in ("0.3", "1.0", "3.0")
+    }
+    for jobs in (lora, weights):
+        dev_pairs = {j["domain"].removeprefix("amazon_dev/") for j in jobs}
+        assert dev_pairs == {"books-dvd", "electronics-kitchen"} and not dev_pairs & set(CPU_PAIRS)
+        assert {j["seed"] for j in jobs} == {"1"}
+    cfg = compose_config(
+        ["experiment=tune_lora", "strategy=lora", "strategy.r=16", "strategy.optimizer.lr=1e-3"]
+    )
+    assert cfg.trainer.max_epochs == 2 and cfg.task.max_length == 128  # the benchmark's budget
+    assert "_r16_lr0.001_seed" in cfg.hydra.sweep.subdir  # one folder per setting: nothing overwritten
+    coral = compose_config(
+        ["experiment=tune_da_weights", "strategy=coral", "strategy.domain_loss_weight=3000.0"]
+    )
+    assert "_w3000.0_seed" in coral.hydra.sweep.subdir

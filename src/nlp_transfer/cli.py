@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "compare": "nlp_transfer.results.compare_cli",
     "validators": "nlp_transfer.results.validators_cli",
     "curves": "nlp_transfer.results.curves_cli",
+    "tune": "nlp_transfer.results.tune_cli",
     "export": "nlp_transfer.export.export_cli",
     "predict": "nlp_transfer.export.predict_cli",
     "diagnose": "nlp_transfer.diagnostics.diagnose_cli",

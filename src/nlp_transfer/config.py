@@ -27,6 +27,18 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("auto_precision", auto_precision, replace=True)
 
 
+def compose_train(overrides: list[str]) -> Any:
+    """The config `python train.py <overrides>` would run, composed with Hydra's compose API (not resolved;
+    for commands that read a config outside a Hydra run: `nlp-transfer diagnose`, `nlp-transfer tune`)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        return compose(config_name="train", overrides=list(overrides))
+
+
 def auto_precision(accelerator: str = "auto") -> str:
     """`bf16-mixed` where this machine computes bf16 natively (a bf16 GPU, an AVX512-BF16/AMX CPU), else
     `32-true`: the default `trainer.precision` (see nlp_transfer/precision.py). Imports torch lazily."""

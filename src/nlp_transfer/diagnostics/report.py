@@ -19,18 +19,9 @@ log = logging.getLogger(__name__)
 
 def compose(task: str, backbone: str, overrides: list[str]) -> Any:
     """The training config for `task` and `backbone` with the user's overrides (Hydra's compose API)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    from nlp_transfer.config import compose_train
 
-    from nlp_transfer.config import CONFIG_DIR, register_resolvers
-
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
-        cfg = hydra_compose(
-            config_name="train", overrides=[f"task={task}", f"backbone={backbone}", *overrides]
-        )
+    cfg = compose_train([f"task={task}", f"backbone={backbone}", *overrides])
     if str(cfg.task.get("_target_", "")).rsplit(".", 1)[-1] != "ClassificationDataModule":
         raise ValueError(
             f"nlp-transfer diagnose scores text classification tasks (one label per text); task={task} "
