@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nlp_transfer.wandb_sweep_summary import SUMMARY_JOB_TYPE, log_sweep_summary, markdown_tables
+from nlp_transfer.wandb_sweep_summary import SUMMARY_JOB_TYPE, csv_rows, log_sweep_summary, markdown_tables
 from tests.wandb_offline import history_rows, run_info
 
 RUNS_CSV = "strategy,source,target,target_test_acc\nfine_tune,books,kitchen,0.75\ndann,books,kitchen,\n"
@@ -40,6 +40,19 @@ def test_markdown_tables_are_read_as_header_and_rows() -> None:
     cross, in_domain = markdown_tables(RESULTS_MD)
     assert cross == (["strategy", "books → kitchen", "average"], [["fine_tune", "0.7500", "0.7500"]])
     assert in_domain[0] == ["strategy", "books", "average", "gap"] and len(in_domain[1]) == 1
+
+
+def test_each_csv_column_has_one_type_and_setting_ids_stay_text(tmp_path: Path) -> None:
+    """A benchmark sweep's runs.csv broke the W&B table once: the setting id 059119408144 read as a number in
+    one row, b47e2928fbf8 as text in the next ("Data row contained incompatible types")."""
+    import wandb
+
+    path = tmp_path / "runs.csv"
+    path.write_text("strategy,seed,source_val,note,setting\nbnm,1,0.89,1.5,059119408144\n"
+                    "cdan,2,,abc,b47e2928fbf8\n")  # fmt: skip
+    header, rows = csv_rows(path)
+    assert rows == [["bnm", 1.0, 0.89, "1.5", "059119408144"], ["cdan", 2.0, None, "abc", "b47e2928fbf8"]]
+    assert wandb.Table(columns=header, data=rows).data == rows  # W&B takes them
 
 
 def test_the_report_becomes_one_offline_run_in_the_sweeps_group(tmp_path: Path) -> None:

@@ -20,21 +20,32 @@ from nlp_transfer.tracking import resolve_wandb_mode
 SUMMARY_JOB_TYPE = "sweep_report"
 
 
-def _cell(text: str) -> Any:
-    """A CSV cell as W&B shows it best: a number where it is one, None where empty, else the text."""
-    if text == "":
-        return None
+#: columns that hold identifiers, text even when one looks like a number (a setting id is 12 hex digits,
+#: sometimes all decimal: "059119408144" must not become 59119408144.0 in one row and stay text in the next)
+TEXT_COLUMNS = frozenset({"setting"})
+
+
+def _is_number(text: str) -> bool:
     try:
-        return float(text)
+        float(text)
     except ValueError:
-        return text
+        return False
+    return True
 
 
 def csv_rows(path: Path) -> tuple[list[str], list[list[Any]]]:
-    """(header, rows) of a CSV file, numbers as floats."""
+    """(header, rows) of a CSV file; empty cells None. A column is numbers (floats) only when every one of
+    its filled cells is one and it is no identifier column, so each W&B table column has one type."""
     with path.open(newline="", encoding="utf-8") as handle:
         header, *rows = list(csv.reader(handle))
-    return header, [[_cell(text) for text in row] for row in rows]
+    numeric = [
+        name not in TEXT_COLUMNS and all(_is_number(row[i]) for row in rows if i < len(row) and row[i] != "")
+        for i, name in enumerate(header)
+    ]
+    return header, [
+        [None if text == "" else float(text) if numeric[i] else text for i, text in enumerate(row)]
+        for row in rows
+    ]
 
 
 def markdown_tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
