@@ -13,7 +13,6 @@ test metric is shown for the record and never enters the choice (the issue's hon
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections import defaultdict
 from collections.abc import Callable
@@ -81,7 +80,7 @@ def tune(rows: list[RunRow], default_of: DefaultLookup, margin: float = MARGIN) 
             groups[(row.task, unlabelled(row.strategy), row.backbone)].append(row)
     tunings = []
     for (task, strategy, backbone), members in sorted(groups.items()):
-        settings = {json.dumps(row.setting, sort_keys=True): row.setting for row in members}
+        settings = {row.setting_id: row.setting for row in members}  # one entry per setting
         keys = differing_keys(list(settings.values()))
         if not keys:
             continue  # one setting: nothing to choose
