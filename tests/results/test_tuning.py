@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,17 @@ def test_the_command_on_a_real_tiny_sweep_of_two_weights_marks_the_current_defau
     assert sum(r["chosen"] == "True" for r in table) == 1 and all(r["source_val"] for r in table)
     assert "tuning.md" in capsys.readouterr().out
     assert cli(["tune", str(tmp_path / "sweep" / "w0.5")]) == 2  # one setting: nothing to choose
+
+
+def test_an_all_domains_runs_target_record_is_the_mean_over_its_cross_domain_splits() -> None:
+    """A run tested on every domain gives one row per domain: one cell (`books → all`), its source val once,
+    and the target record averaged over the other domains (its in-domain test split left out)."""
+    rows = []
+    for weight, val in ((1.0, 0.88), (3.0, 0.86)):
+        for target, acc in (("books", 0.95), ("dvd", 0.80), ("kitchen", 0.70)):
+            run = row(weight, ("books", target), 1, val, acc)
+            rows.append(dataclasses.replace(run, evaluated_from=Path(f"run-{weight}")))
+    (tuning,) = tune(rows, defaults)
+    assert tuning.cells == ["books → all"]
+    assert tuning.settings[0].target == {"books → all": pytest.approx(0.75)}  # (0.80 + 0.70) / 2, not 0.95
+    assert tuning.settings[0].source_val == {"books → all": pytest.approx(0.88)}

@@ -99,12 +99,14 @@ def _or(value: float, fallback: float = -math.inf) -> float:
 
 def _score(setting: Setting, keys: list[str], rows: list[RunRow], defaults: dict[str, str]) -> SettingScore:
     mine = [row for row in rows if row.setting == setting]
-    per_cell: dict[str, dict[int | None, tuple[float | None, float | None]]] = defaultdict(dict)
-    for row in mine:  # one value per (cell, seed): an all-domains run's rows share their source val
-        val, target = row.metrics.get(f"source/val/{row.headline}"), row.target_score
-        per_cell[_cell(row)].setdefault(row.seed, (val, target))
+    per_cell: dict[str, dict[int | None, tuple[float | None, list[float]]]] = defaultdict(dict)
+    for row in mine:  # one entry per (cell, seed): an all-domains run's rows share their source val
+        val = row.metrics.get(f"source/val/{row.headline}")
+        _, targets = per_cell[_cell(row)].setdefault(row.seed, (val, []))
+        if row.target_score is not None and (row.evaluated_from is None or row.target != row.source):
+            targets.append(row.target_score)  # an all-domains run: the mean over its cross-domain test splits
     source_val = {c: _mean([v for v, _ in s.values() if v is not None]) for c, s in per_cell.items()}
-    target = {c: _mean([t for _, t in s.values() if t is not None]) for c, s in per_cell.items()}
+    target = {c: _mean([_mean(t) for _, t in s.values() if t]) for c, s in per_cell.items()}
     values = {key: setting[key] for key in keys}
     return SettingScore(
         label=label(setting, keys),
