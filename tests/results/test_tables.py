@@ -143,3 +143,11 @@ def test_heatmap_colour_range_fits_the_scores() -> None:
     assert 0.80 <= low < 0.81 and 0.86 < high <= 0.87  # not 0…1: a 5-point spread stays visible
     assert color_range([float("nan")]) == (0.0, 1.0)
     assert color_range([0.0, 1.0]) == (0.0, 1.0)  # clipped to the score range
+
+
+def test_figure_file_names_are_plain_for_labelled_strategies() -> None:
+    from nlp_transfer.results.plots import file_stem
+
+    assert file_stem("fine_tune") == "fine_tune"
+    assert file_stem("dann [strategy.domain_loss_weight=0.3]") == "dann_strategy.domain_loss_weight_0.3"
+    assert file_stem("lora [strategy.r=8, optimizer.lr=0.001]") == "lora_strategy.r_8_optimizer.lr_0.001"

@@ -4,6 +4,7 @@ strategy's difference to a baseline per pair (`nlp-transfer compare`)."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,12 @@ def color_range(values: list[float]) -> tuple[float, float]:
     low, high = min(finite), max(finite)
     margin = max(0.01, 0.05 * (high - low))
     return max(0.0, low - margin), min(1.0, high + margin)
+
+
+def file_stem(label: str) -> str:
+    """A report label as a plain file name: `dann [strategy.domain_loss_weight=0.3]` →
+    `dann_strategy.domain_loss_weight_0.3` (no spaces, brackets or `=` for shells and URLs to trip on)."""
+    return re.sub(r"[^\w.-]+", "_", label).strip("_")
 
 
 def _pyplot():
@@ -67,7 +74,7 @@ def heatmaps(rows: list[RunRow], task: str, out_dir: Path) -> list[Path]:
         ax.set_ylabel("source")
         ax.set_title(f"{task} · {label} · target/test/{headline}")
         fig.colorbar(image, ax=ax)
-        name = f"heatmap_{task}_{label.replace(' ', '_').replace('(', '').replace(')', '')}.png"
+        name = f"heatmap_{task}_{file_stem(label)}.png"
         written.append(save_figure(fig, out_dir / name))
     return written
 
