@@ -11,6 +11,7 @@
 #   EXPERIMENT=validator_variety bash scripts/benchmark_cpu.sh   # + the benchmark's runs: validator_meta/
 #   EXPERIMENT=learning_curves bash scripts/benchmark_cpu.sh     # curves and plateau steps
 #   EXPERIMENT=precision_fp32 bash scripts/benchmark_cpu.sh      # the fp32 side of the bf16 accuracy check
+#     (each strategy's fp32 runs pooled with its bf16-mixed benchmark runs: <strategy>/results_*.md, compare.md)
 #   EXPERIMENT=tune_lora bash scripts/benchmark_cpu.sh           # LoRA's r × lr on the development pairs
 #   EXPERIMENT=tune_da_weights bash scripts/benchmark_cpu.sh     # DANN/CDAN/MMD weights (then CORAL's:
 #     … run strategy=coral strategy.domain_loss_weight=3000.0,10000.0,30000.0), each with tuning.md
@@ -59,6 +60,20 @@ report() {
         || true ;;
     learning_curves)
       "$PY" -m nlp_transfer.cli curves "$OUT/runs" --out "$OUT" || true ;;
+    precision_fp32)  # each strategy's fp32 runs beside its bf16-mixed benchmark runs of the same cells
+      for strategy in fine_tune dann; do
+        compgen -G "$OUT/runs/${strategy}_*" > /dev/null || continue
+        pool=$(mktemp -d)
+        for run in "$OUT"/runs/"$strategy"_*/; do
+          [[ -d $run ]] || continue
+          cp -r "$run" "$pool/fp32_$(basename "$run")"
+          [[ -d $BENCHMARK_RUNS/$(basename "$run") ]] && cp -r "$BENCHMARK_RUNS/$(basename "$run")" "$pool/"
+        done
+        "$PY" -m nlp_transfer.results "$pool" --out "$OUT/$strategy" --allow-incomplete || true
+        "$PY" -m nlp_transfer.cli compare "$pool" --baseline "$strategy [trainer.precision=bf16-mixed]" \
+          --out "$OUT/$strategy/compare.md" --no-plots || true
+        rm -rf "$pool"
+      done ;;
     tune_*)  # defaults chosen on source validation of the development pairs (tuning.md)
       "$PY" -m nlp_transfer.results "$OUT/runs" --out "$OUT" --allow-incomplete || true
       "$PY" -m nlp_transfer.cli tune "$OUT/runs" --out "$OUT" || true ;;

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -87,7 +89,10 @@ def test_learning_curves_score_only_source_validation_the_curves_read() -> None:
 
 
 #: the sweeps scripts/benchmark_cpu.sh runs and commits under benchmarks/results/<experiment>/runs
-SCRIPTED_EXPERIMENTS = ("amazon_benchmark_cpu", "validator_variety", "learning_curves", "precision_fp32")
+SCRIPTED_EXPERIMENTS = (
+    "amazon_benchmark_cpu", "validator_variety", "learning_curves", "precision_fp32",
+    "tune_da_weights", "tune_lora",
+)  # fmt: skip
 COMMITTED_RUNS = sorted(
     path
     for experiment in SCRIPTED_EXPERIMENTS
@@ -114,8 +119,13 @@ def rerun_overrides(identity_file: Path) -> list[str]:
         f"seed={stored['seed']}",
         f"trainer.precision={stored['trainer']['precision']}",  # auto precision depends on the CPU
     ]
-    if experiment == "validator_variety":
+    if experiment in ("validator_variety", "tune_da_weights"):
         overrides.append(f"strategy.domain_loss_weight={stored['strategy']['domain_loss_weight']}")
+    if experiment == "tune_lora":
+        overrides += [
+            f"strategy.r={stored['strategy']['r']}",
+            f"strategy.optimizer.lr={stored['strategy']['optimizer']['lr']}",
+        ]
     return overrides
 
 
@@ -146,6 +156,11 @@ def test_the_committed_benchmark_runs_match_the_config_a_rerun_composes(identity
          ["strategy=mcc", "domain=amazon_cycle/kitchen-dvd", "strategy.domain_loss_weight=10.0", "seed=1"]),
         ("learning_curves", "lora_minilm_sentiment_books-dvd_seed2",
          ["strategy=lora", "domain=amazon_dev/books-dvd", "seed=2"]),
+        ("tune_lora", "lora_minilm_sentiment_electronics-kitchen_r16_lr0.002_seed1",
+         ["strategy=lora", "domain=amazon_dev/electronics-kitchen", "strategy.r=16",
+          "strategy.optimizer.lr=2e-3", "seed=1"]),
+        ("tune_da_weights", "coral_minilm_sentiment_books-dvd_w3000.0_seed1",
+         ["strategy=coral", "domain=amazon_dev/books-dvd", "strategy.domain_loss_weight=3000.0", "seed=1"]),
     ],
 )  # fmt: skip
 def test_a_committed_run_of_each_companion_sweep_is_found_again_in_its_grid(
@@ -188,3 +203,40 @@ def test_the_tuning_sweeps_run_on_development_pairs_only_one_folder_per_setting(
         ["experiment=tune_da_weights", "strategy=coral", "strategy.domain_loss_weight=3000.0"]
     )
     assert "_w3000.0_seed" in coral.hydra.sweep.subdir
+
+
+def test_the_precision_check_pools_each_strategys_fp32_runs_with_its_bf16_benchmark_runs(
+    tmp_path: Path,
+) -> None:
+    """`EXPERIMENT=precision_fp32 bash scripts/benchmark_cpu.sh collect`: fine_tune's fp32 runs (here: copies
+    of its committed bf16 runs, relabelled 32-true) beside the benchmark's bf16 runs of the same cells, one
+    table with both settings and a paired comparison; identical predictions give a difference of exactly 0."""
+    import shutil
+    import subprocess
+
+    out = tmp_path / "precision_fp32"
+    for pair in ("books-kitchen", "kitchen-dvd"):
+        for seed in (1, 2, 3):
+            name = f"fine_tune_minilm_sentiment_{pair}_seed{seed}"
+            shutil.copytree(
+                PROJECT_ROOT / "benchmarks/results/amazon_benchmark_cpu/runs" / name, out / "runs" / name
+            )
+            record = out / "runs" / name / "results.json"
+            data = json.loads(record.read_text(encoding="utf-8"))
+            data["config"]["resolved"]["trainer"]["precision"] = "32-true"
+            record.write_text(json.dumps(data), encoding="utf-8")
+    env = {**os.environ, "EXPERIMENT": "precision_fp32", "BENCHMARK_OUT": str(out), "OMP_NUM_THREADS": "1",
+           "NLP_TRANSFER_LOGS": str(tmp_path / "logs"), "PYTHON": sys.executable}  # fmt: skip
+    subprocess.run(["bash", "scripts/benchmark_cpu.sh", "collect"], cwd=PROJECT_ROOT, env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    table = (out / "fine_tune" / "results_sentiment.md").read_text(encoding="utf-8")
+    assert "| fine_tune [trainer.precision=32-true] |" in table
+    assert "| fine_tune [trainer.precision=bf16-mixed] |" in table
+    compare = (out / "fine_tune" / "compare.md").read_text(encoding="utf-8")
+    title = "fine_tune [trainer.precision=32-true] − fine_tune [trainer.precision=bf16-mixed]"
+    assert title in compare
+    rows = [
+        line for line in compare.splitlines() if line.startswith(("| books → kitchen", "| kitchen → dvd"))
+    ]
+    assert len(rows) == 2 and all("| +0.0000 | [+0.0000, +0.0000] |" in line for line in rows)
+    assert not (out / "dann").exists()  # no fp32 dann runs yet: nothing written for it
