@@ -78,6 +78,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], list[str] | None]] = {
         "bench_dann_step.py", ["--steps", "4", "--repeats", "3"], ["--steps", "2", "--repeats", "2"], None,
     ),
     "end_to_end": ("bench_end_to_end.py", [], [], ["--quick"]),
+    "sweep_workers": ("bench_sweep_workers.py", [], [], ["--quick"]),
 }  # fmt: skip
 
 

@@ -74,6 +74,16 @@ def _headline(fmt: str) -> Callable[[Result], tuple[str, bool | None]]:
     return extract
 
 
+def _workers(result: Result) -> tuple[str, bool]:
+    walls, accuracy = result["wall_seconds"], result["mean_target_acc"]
+    text = (
+        f"{walls['workers']['median']:.0f} s vs {walls['one process']['median']:.0f} s: "
+        f"{result['headline']['value']:.2f}×; target acc {_acc(accuracy['workers'])} vs "
+        f"{_acc(accuracy['one process'])}"
+    )
+    return text, bool(result["headline"]["met"])
+
+
 def _memory(result: Result) -> tuple[str, bool]:
     peak = result["peak_rss_mib"]["median"]
     checkpointed = result.get("with_gradient_checkpointing", {}).get("child_peak_rss_mib")
@@ -123,6 +133,8 @@ TARGETS: list[Target] = [
            "end_to_end", _end_to_end("make_train")),
     Target("end to end: amazon_grid dann books,dvd → kitchen,electronics vs fd7b99e",
            "≥ 1.8× faster, target acc within 0.03", "end_to_end", _end_to_end("amazon_grid_slice")),
+    Target("two one-thread workers vs one process, the same amazon_grid dann slice (issue 14: cheap sweeps)",
+           "≥ 1.15×", "sweep_workers", _workers),
     Target("peak RSS, fine-tune batch 32 × 256, default settings", "≤ 3072 MiB", "memory", _memory),
     Target("in-process multirun: later jobs' seconds to first step", "≤ 3 s", "multirun_first_step",
            _multirun),

@@ -170,3 +170,28 @@ def test_render_rebuilds_the_table_from_the_json_already_there_without_running_a
         "summary.json",
         "summary.md",
     ]
+
+
+def test_the_sweep_workers_benchmark_trains_each_job_once_in_both_ways_and_tabulates_it(
+    tmp_path, bench_modules
+) -> None:
+    """Smoke mode (tiny backbone): one process, then two one-thread workers on the same 4-job command into
+    one sweep folder; every job finishes once per way (the script fails otherwise), and the target row
+    reads the ratio of the medians."""
+    out = tmp_path / "sweep_workers.json"
+    script("bench_sweep_workers.py", "--quick", "--out", str(out))
+    result = json.loads(out.read_text())
+    for way in ("one process", "workers"):
+        (run,) = result["runs"][way]
+        assert len(run["jobs"]) == 4 and {job["status"] for job in run["jobs"]} == {"ok"}
+        assert run["trainings"] == 4  # one model built per job over all workers: none trained twice
+    (workers,) = result["runs"]["workers"]
+    assert sum(workers["trained_per_worker"]) == 4 and len(workers["trained_per_worker"]) == 2
+    walls = result["wall_seconds"]
+    assert result["headline"]["value"] == pytest.approx(
+        walls["one process"]["median"] / walls["workers"]["median"]
+    )
+    _, bench_targets = bench_modules
+    (target,) = [t for t in bench_targets.TARGETS if t.bench == "sweep_workers"]
+    text, met = target.extract(result)
+    assert f"{result['headline']['value']:.2f}×" in text and met == (result["headline"]["value"] >= 1.15)
