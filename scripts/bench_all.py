@@ -48,6 +48,10 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], list[str] | None]] = {
         ["--repeats", "1", "--first-step-repeats", "1"],
     ),
     "precision": ("bench_precision_eval.py", ["--repeats", "5"], ["--quick"], TINY_EVAL),
+    "inference_parts": (
+        "bench_inference_parts.py", ["--repeats", "5"], ["--repeats", "2"],
+        ["--backbone", "tiny", "--repeats", "1", "--steps", "1", "--length", "64"],
+    ),
     "attention_dropout": (
         "bench_attention_dropout.py", ["--repeats", "5"], ["--repeats", "2", "--steps", "1"],
         ["--backbone", "tiny", "--repeats", "1", "--steps", "1"],

@@ -195,3 +195,22 @@ def test_the_sweep_workers_benchmark_trains_each_job_once_in_both_ways_and_tabul
     (target,) = [t for t in bench_targets.TARGETS if t.bench == "sweep_workers"]
     text, met = target.extract(result)
     assert f"{result['headline']['value']:.2f}×" in text and met == (result["headline"]["value"] >= 1.15)
+
+
+def test_the_inference_parts_benchmark_splits_a_pass_into_parts_that_add_up(tmp_path) -> None:
+    """Smoke mode (tiny backbone): the parts' times add up to the pass, and the headline is the bound
+    fp32_total / (bf16_attention + (fp32_total − fp32_attention) / linear_ratio)."""
+    out = tmp_path / "inference_parts.json"
+    smoke = ["--backbone", "tiny", "--repeats", "1", "--steps", "1", "--length", "64"]
+    script("bench_inference_parts.py", *smoke, "--out", str(out))
+    result = json.loads(out.read_text())
+    parts = result["parts"]
+    assert set(parts) == {"linear", "attention", "casts", "other", "total"}
+    for precision in ("fp32_ms", "bf16_ms"):
+        pieces = sum(parts[p][precision] for p in ("linear", "attention", "casts", "other"))
+        assert pieces == pytest.approx(parts["total"][precision]) and parts["linear"][precision] > 0
+    fp32, bf16 = parts["total"]["fp32_ms"], parts["attention"]["bf16_ms"]
+    rest = fp32 - parts["attention"]["fp32_ms"]
+    expected = fp32 / (bf16 + rest / parts["linear"]["ratio"])
+    assert result["headline"]["value"] == pytest.approx(expected)
+    assert result["headline"]["met"] == (expected >= 2.0)
