@@ -181,9 +181,9 @@ def test_a_committed_run_of_each_companion_sweep_is_found_again_in_its_grid(
 
 def test_the_tuning_sweeps_run_on_development_pairs_only_one_folder_per_setting() -> None:
     lora = [values(job) for job in plan("experiment=tune_lora")]
-    assert len(lora) == 2 * 2 * 3 and {j["strategy"] for j in lora} == {"lora"}
+    assert len(lora) == 2 * 2 * 4 and {j["strategy"] for j in lora} == {"lora"}
     assert {(j["strategy.r"], j["strategy.optimizer.lr"]) for j in lora} == {
-        (r, lr) for r in ("8", "16") for lr in ("0.0005", "0.001", "0.002")
+        (r, lr) for r in ("8", "16") for lr in ("0.0005", "0.001", "0.002", "0.004")
     }
     weights = [values(job) for job in plan("experiment=tune_da_weights")]
     assert len(weights) == 3 * 3 * 2
