@@ -93,29 +93,39 @@ def run_once(tree: Path, arguments: list[str], scratch: Path, cache: Path, timeo
         [sys.executable, "train.py", *arguments], cwd=tree, env=tree_env(tree, logs, cache), timeout=timeout
     )
     (scratch / "output.log").write_text(run["stdout"] + run["stderr"])
-    jobs = []
-    for path in sorted(logs.rglob("results.json")):
-        record = json.loads(path.read_text())
-        metrics = record.get("metrics") or {}
-        jobs.append(
-            {
-                "run_dir": path.parent.name,
-                "status": record.get("status"),
-                "target_acc": metrics.get("target/test/acc"),
-                "precision": (record.get("cost") or {}).get("precision"),
-                "seconds_to_first_step": (record.get("cost") or {}).get("seconds_to_first_step"),
-            }
-        )
+    jobs = jobs_of(logs)
     if run["returncode"] != 0 or not jobs:
         raise RuntimeError(f"{' '.join(arguments)} in {tree} failed:\n{run['stderr'][-2000:]}")
-    accuracies = [job["target_acc"] for job in jobs if job["target_acc"] is not None]
     return {
         "wall_seconds": run["wall_seconds"],
         "cpu_seconds": run["cpu_seconds"],
         "peak_rss_mib": run["peak_rss_mib"],
         "jobs": jobs,
-        "mean_target_acc": statistics.fmean(accuracies) if accuracies else None,
+        "mean_target_acc": mean_target_acc(jobs),
     }
+
+
+def jobs_of(logs: Path) -> list[dict[str, Any]]:
+    """Every job under `logs` (one per results.json, in folder order): status, target accuracy, cost."""
+    jobs = []
+    for path in sorted(logs.rglob("results.json")):
+        record = json.loads(path.read_text())
+        metrics, cost = record.get("metrics") or {}, record.get("cost") or {}
+        jobs.append(
+            {
+                "run_dir": path.parent.name,
+                "status": record.get("status"),
+                "target_acc": metrics.get("target/test/acc"),
+                "precision": cost.get("precision"),
+                "seconds_to_first_step": cost.get("seconds_to_first_step"),
+            }
+        )
+    return jobs
+
+
+def mean_target_acc(jobs: list[dict[str, Any]]) -> float | None:
+    accuracies = [job["target_acc"] for job in jobs if job["target_acc"] is not None]
+    return statistics.fmean(accuracies) if accuracies else None
 
 
 def measure_case(

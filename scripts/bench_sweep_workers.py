@@ -19,8 +19,6 @@ Target accuracy is reported for both, not required to match exactly: other threa
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import subprocess
 import sys
@@ -29,37 +27,24 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nlp_transfer.benchmarking import RESULTS_DIR, headline, run_child, summarize, write_json
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_end_to_end import COMMANDS, QUICK, jobs_of, mean_target_acc, tree_env  # noqa: E402  (a sibling)
+
+from nlp_transfer.benchmarking import RESULTS_DIR, headline, run_child, summarize, write_json  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("NLP_TRANSFER_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 TARGET_SPEEDUP = 1.15
-SLICE = [
-    "-m", "experiment=amazon_grid", "strategy=dann", "domain.source=books,dvd",
-    "domain.target=kitchen,electronics", "logger=none",
-]  # fmt: skip
-QUICK = ["backbone=tiny", "debug=smoke"]
+SLICE = COMMANDS["amazon_grid_slice"]  # the end-to-end benchmark's slice: one definition for both
 TRAINED = "trainable parameters"  # train.py logs it once per job it builds a model for
 
 
 def environment(logs: Path, cache: Path, threads: int | None) -> dict[str, str]:
-    env = {**os.environ, "NLP_TRANSFER_LOGS": str(logs), "NLP_TRANSFER_CACHE": str(cache)}
-    env |= {"NLP_TRANSFER_DATA": str(DATA), "HYDRA_FULL_ERROR": "1"}
+    """The end-to-end benchmark's environment for this tree, with `threads` torch threads (None: torch's)."""
+    env = tree_env(PROJECT_ROOT, logs, cache)
     env.pop("OMP_NUM_THREADS", None)
     if threads is not None:
         env |= {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     return env
-
-
-def jobs_of(logs: Path) -> list[dict[str, Any]]:
-    """Every job's folder, status and target accuracy, in folder order."""
-    jobs = []
-    for path in sorted(logs.rglob("results.json")):
-        record = json.loads(path.read_text())
-        metrics = record.get("metrics") or {}
-        jobs.append({"job": path.parent.name, "status": record.get("status"),
-                     "target_acc": metrics.get("target/test/acc")})  # fmt: skip
-    return jobs
 
 
 def one_process(arguments: list[str], where: Path, timeout: float) -> dict[str, Any]:
@@ -102,11 +87,6 @@ def workers(arguments: list[str], where: Path, count: int, timeout: float) -> di
     }
 
 
-def mean_acc(run: dict[str, Any]) -> float | None:
-    values = [job["target_acc"] for job in run["jobs"] if job["target_acc"] is not None]
-    return statistics.fmean(values) if values else None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2)
@@ -140,7 +120,9 @@ def main() -> None:
                 raise RuntimeError(f"{way}: {run['trainings']} trainings for {expected} jobs")
     walls = {way: summarize([run["wall_seconds"] for run in done]) for way, done in runs.items()}
     speedup = walls["one process"]["median"] / walls["workers"]["median"]
-    accuracy = {way: statistics.fmean(mean_acc(run) for run in done) for way, done in runs.items()}
+    accuracy = {
+        way: statistics.fmean(mean_target_acc(run["jobs"]) for run in done) for way, done in runs.items()
+    }
     print(f"{args.workers} one-thread workers vs one process: {speedup:.2f}× (target ≥ {TARGET_SPEEDUP}×); "
           f"mean target acc {accuracy['workers']:.4f} vs {accuracy['one process']:.4f}")  # fmt: skip
     write_json(
